@@ -1,0 +1,1 @@
+"""Image completion: classical baselines and the GAN generator (filled in by a later issue)."""

@@ -1,0 +1,580 @@
+"""Commanded scan paths: where the scan generator tells the beam to go, tick by tick.
+
+A :class:`Path` is a list of beam positions in pixel units at the scan clock (one position
+per dwell), with a ``blanked`` flag for samples where the beam is off and the indices of
+``jumps``, where the command steps discontinuously (raster flyback, random-point moves); the
+physics in :mod:`scanpaths.physics` spends flyback and settling time at every jump.
+
+Every kind can be asked for by target **coverage** (fraction of the H x W pixels hit): the path's
+own density parameter (line spacing, spiral pitch, Lissajous lobes, walk length, ...) is solved
+for first, then, where that parameter is too coarse for the image (a 64 px image cannot hold
+1/100 of its pixels in whole rows), the sample spacing along the path (``step``, px) is raised
+until the coverage of the final mask is within 5 % (relative) of the target.
+Coverage is measured on the mask of the commanded path: the pixels of all non-blanked samples,
+which is also the mask :func:`scanpaths.simulate` records (samples are registered where the scan
+generator commanded them, as a real microscope does).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _kernels as K
+from .errors import InputError, check_number, check_shape
+
+__all__ = ["PATH_KINDS", "Path", "make_path", "path_coverage"]
+
+#: Names accepted by :func:`make_path`.
+PATH_KINDS: tuple[str, ...] = (
+    "raster",
+    "serpentine",
+    "grid",
+    "spiral",
+    "lissajous",
+    "random",
+    "random-walk",
+    "waypoints",
+)
+
+_COVERAGE_TOL = 0.05  # relative, the promise
+_SOLVE_TOL = 0.01  # relative, what the solver aims for
+_MAX_STEP = 24.0  # px: the sparsest sampling along a path the solver may use
+
+
+@dataclass(frozen=True, eq=False)
+class Path:
+    """A commanded scan path.
+
+    Attributes:
+        kind: the path kind (one of :data:`PATH_KINDS`).
+        shape: image size ``(H, W)`` in pixels the path was made for.
+        positions: (N, 2) float64 commanded beam positions ``(x, y)`` in px, one per scan-clock
+            tick; pixel ``(r, c)`` is centred at ``x = c, y = r``.
+        blanked: (N,) bool, True where the beam is blanked (nothing recorded).
+        jumps: (K,) int64 sorted indices ``i >= 1`` where the command jumps from
+            ``positions[i - 1]`` to ``positions[i]``; the physics inserts flyback and settling
+            time before each.
+        params: the parameters the path was built with (spacing, step, seed, ...).
+        settle_px: after each jump, wait (beam blanked) until the coil's transient is below
+            this many px (0: only the preset's fixed settle time, as a raster flyback does).
+    """
+
+    kind: str
+    shape: tuple[int, int]
+    positions: np.ndarray
+    blanked: np.ndarray
+    jumps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    params: dict[str, Any] = field(default_factory=dict)
+    settle_px: float = 0.0
+
+    def __post_init__(self) -> None:
+        shape = check_shape(self.shape, "path shape")
+        check_number(self.settle_px, "settle_px", 0.0, 1e6)
+        pos = np.ascontiguousarray(self.positions, dtype=np.float64)
+        if pos.ndim != 2 or pos.shape[1] != 2 or pos.shape[0] < 1:
+            raise InputError(f"path positions must have shape (N, 2) with N >= 1, got {pos.shape}")
+        if not np.isfinite(pos).all():
+            raise InputError("path positions contain NaN or inf")
+        blanked = np.ascontiguousarray(self.blanked, dtype=bool)
+        if blanked.shape != (pos.shape[0],):
+            raise InputError(f"path blanked must have shape ({pos.shape[0]},), got {blanked.shape}")
+        jumps = np.ascontiguousarray(self.jumps, dtype=np.int64)
+        if jumps.ndim != 1 or (
+            jumps.size
+            and (jumps.min() < 1 or jumps.max() >= pos.shape[0] or (np.diff(jumps) <= 0).any())
+        ):
+            raise InputError("path jumps must be sorted unique indices in [1, N)")
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "positions", pos)
+        object.__setattr__(self, "blanked", blanked)
+        object.__setattr__(self, "jumps", jumps)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of scan-clock ticks N (blanked ones included)."""
+        return int(self.positions.shape[0])
+
+    def mask(self) -> np.ndarray:
+        """(H, W) bool: pixels hit by the non-blanked commanded samples."""
+        h, w = self.shape
+        _, counts = K.rasterize(self.positions, np.zeros(self.n_samples), ~self.blanked, h, w)
+        return counts > 0
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of the image's pixels hit by the commanded path, in [0, 1]."""
+        return path_coverage(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"Path(kind={self.kind!r}, shape={self.shape}, n_samples={self.n_samples}, "
+            f"jumps={self.jumps.size}, coverage={self.coverage:.4f})"
+        )
+
+
+def path_coverage(path: Path) -> float:
+    """Fraction of ``path.shape`` pixels hit by the non-blanked samples of ``path``."""
+    h, w = path.shape
+    cum = K.cumulative_coverage(path.positions, ~path.blanked, h, w)
+    return float(cum[-1]) / (h * w)
+
+
+# --------------------------------------------------------------------------- builders
+def _samples_on_segment(
+    p0: np.ndarray, p1: np.ndarray, step: float, include_end: bool
+) -> np.ndarray:
+    """(n, 2) points from ``p0`` towards ``p1`` spaced ``step`` px (``p0`` included)."""
+    length = float(np.hypot(*(p1 - p0)))
+    n = int(math.floor(length / step + 1e-9))
+    t = np.arange(n + 1) * step
+    if not include_end:
+        t = t[t < length - 1e-9]
+    if length == 0:
+        return p0[None, :].copy()
+    return p0 + np.outer(t / length, p1 - p0)
+
+
+def _line_positions(width: int, step: float) -> np.ndarray:
+    """x positions of one scan line: 0, step, 2 step, ... <= W - 1."""
+    return np.arange(0.0, width - 1 + 1e-9, step)
+
+
+def _row_positions(height: int, spacing: float) -> np.ndarray:
+    """y positions of lines ``spacing`` px apart, centred in ``[0, H - 1]``."""
+    n = int(math.floor((height - 1) / spacing + 1e-9)) + 1
+    span = (n - 1) * spacing
+    return (height - 1 - span) / 2 + np.arange(n) * spacing
+
+
+def _concat(segments: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate (n_i, 2) segments; return positions and the start index of each segment."""
+    starts = np.cumsum([0] + [len(s) for s in segments[:-1]]).astype(np.int64)
+    return np.concatenate(segments, axis=0), starts
+
+
+def _build_raster(shape: tuple[int, int], spacing: float, step: float) -> Path:
+    h, w = shape
+    xs = _line_positions(w, step)
+    rows = [np.column_stack([xs, np.full_like(xs, y)]) for y in _row_positions(h, spacing)]
+    pos, starts = _concat(rows)
+    return Path(
+        "raster",
+        shape,
+        pos,
+        np.zeros(len(pos), bool),
+        starts[1:],
+        {"spacing": spacing, "step": step},
+    )
+
+
+def _build_serpentine(shape: tuple[int, int], spacing: float, step: float) -> Path:
+    h, w = shape
+    xs = _line_positions(w, step)
+    ys = _row_positions(h, spacing)
+    segs: list[np.ndarray] = []
+    for i, y in enumerate(ys):
+        line_x = xs if i % 2 == 0 else xs[::-1]
+        segs.append(np.column_stack([line_x, np.full_like(line_x, y)]))
+        if i + 1 < len(ys):  # the turn: beam on, moving down the edge to the next line
+            end = segs[-1][-1]
+            nxt = np.array([end[0], ys[i + 1]])
+            turn = _samples_on_segment(end, nxt, step, include_end=False)[1:]
+            if len(turn):
+                segs.append(turn)
+    pos, _ = _concat(segs)
+    return Path(
+        "serpentine",
+        shape,
+        pos,
+        np.zeros(len(pos), bool),
+        np.zeros(0, np.int64),
+        {"spacing": spacing, "step": step},
+    )
+
+
+def _build_grid(shape: tuple[int, int], spacing: float, step: float) -> Path:
+    h, w = shape
+    xs = _line_positions(w, step)
+    ys = _line_positions(h, step)
+    segs = [np.column_stack([xs, np.full_like(xs, y)]) for y in _row_positions(h, spacing)]
+    segs += [np.column_stack([np.full_like(ys, x), ys]) for x in _row_positions(w, spacing)]
+    pos, starts = _concat(segs)
+    return Path(
+        "grid", shape, pos, np.zeros(len(pos), bool), starts[1:], {"spacing": spacing, "step": step}
+    )
+
+
+def _spiral_theta(s: np.ndarray, b: float) -> np.ndarray:
+    """Invert the arc length of the Archimedean spiral r = b * theta (Newton's method)."""
+    theta = np.sqrt(2.0 * s / b)
+    for _ in range(6):
+        arc = 0.5 * b * (theta * np.sqrt(1 + theta**2) + np.arcsinh(theta))
+        theta = theta - (arc - s) / (b * np.sqrt(1 + theta**2))
+        np.maximum(theta, 0.0, out=theta)
+    return theta
+
+
+def _build_spiral(shape: tuple[int, int], spacing: float, step: float) -> Path:
+    """Archimedean spiral from the centre out to the corners at constant linear velocity.
+
+    ``spacing`` is the distance between turns (px); samples outside the image are blanked.
+    """
+    h, w = shape
+    b = spacing / (2 * math.pi)
+    r_max = 0.5 * math.hypot(h, w)
+    theta_max = r_max / b
+    s_max = 0.5 * b * (theta_max * math.sqrt(1 + theta_max**2) + math.asinh(theta_max))
+    s = np.arange(0.0, s_max, step)
+    theta = _spiral_theta(s, b)
+    r = b * theta
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    pos = np.column_stack([cx + r * np.cos(theta), cy + r * np.sin(theta)])
+    blanked = (
+        (pos[:, 0] < -0.5) | (pos[:, 0] >= w - 0.5) | (pos[:, 1] < -0.5) | (pos[:, 1] >= h - 0.5)
+    )
+    return Path(
+        "spiral", shape, pos, blanked, np.zeros(0, np.int64), {"spacing": spacing, "step": step}
+    )
+
+
+def _build_lissajous(shape: tuple[int, int], lobes: int, step: float) -> Path:
+    """Closed Lissajous figure x ~ sin(2 pi n t + phi), y ~ sin(2 pi (n+1) t), uniform in time.
+
+    The phase ``phi = pi / (4 n + 2)`` keeps the figure from folding back onto itself (at
+    ``pi / 2`` it degenerates for some ``n``), so its coverage grows steadily with ``n``.
+
+    The coils are driven by pure sines, so the beam is fastest at the centre and slowest at the
+    edges; the time step is chosen so the *fastest* beam speed is ``step`` px per tick (no gaps
+    along the path at ``step = 1``).
+    """
+    h, w = shape
+    n = int(lobes)
+    ax, ay = (w - 1) / 2, (h - 1) / 2
+    vmax = 2 * np.pi * math.hypot(n * ax, (n + 1) * ay)  # px per period, an upper bound
+    count = max(int(math.ceil(vmax / step)), 2)
+    t = np.arange(count) / count
+    phase = np.pi / (4 * n + 2)
+    pos = np.column_stack(
+        [
+            ax + ax * np.sin(2 * np.pi * n * t + phase),
+            ay + ay * np.sin(2 * np.pi * (n + 1) * t),
+        ]
+    )
+    return Path(
+        "lissajous",
+        shape,
+        pos,
+        np.zeros(len(pos), bool),
+        np.zeros(0, np.int64),
+        {"lobes": n, "step": step},
+    )
+
+
+def _build_random(shape: tuple[int, int], n_points: int, rng: np.random.Generator) -> Path:
+    """Distinct random pixels, visited row by row in serpentine order; every move is a jump."""
+    h, w = shape
+    flat = rng.choice(h * w, size=n_points, replace=False)
+    r, c = np.divmod(flat, w)
+    order = np.lexsort((np.where(r % 2 == 0, c, -c), r))
+    pos = np.column_stack([c[order], r[order]]).astype(np.float64)
+    return Path(
+        "random",
+        shape,
+        pos,
+        np.zeros(len(pos), bool),
+        np.arange(1, len(pos), dtype=np.int64),
+        {"n_points": int(n_points)},
+        settle_px=0.5,
+    )
+
+
+def _truncate_to_coverage(path: Path, target_pixels: int | None) -> Path:
+    """Keep the shortest prefix of ``path`` that hits ``target_pixels`` distinct pixels."""
+    if target_pixels is None:
+        return path
+    h, w = path.shape
+    cum = K.cumulative_coverage(path.positions, ~path.blanked, h, w)
+    if cum[-1] < target_pixels:
+        raise InputError(
+            f"coverage: this {path.kind} path reaches only {cum[-1] / (h * w):.4g} of the image, "
+            f"less than the target {target_pixels / (h * w):.4g}"
+        )
+    n = int(np.searchsorted(cum, target_pixels)) + 1
+    jumps = path.jumps[path.jumps < n]
+    return Path(
+        path.kind,
+        path.shape,
+        path.positions[:n],
+        path.blanked[:n],
+        jumps,
+        path.params,
+        path.settle_px,
+    )
+
+
+def _build_random_walk(
+    shape: tuple[int, int],
+    target_pixels: int,
+    step: float,
+    turn_sigma: float,
+    rng: np.random.Generator,
+) -> Path:
+    """Persistent random walk from the centre, reflecting at the border, until it has hit
+    ``target_pixels`` distinct pixels."""
+    h, w = shape
+    start = np.array([(w - 1) / 2, (h - 1) / 2])
+    heading = float(rng.uniform(0, 2 * np.pi))
+    n = max(int(2 * target_pixels / max(step, 1.0)), 16)
+    turns = rng.normal(0.0, turn_sigma, size=n)
+    limit = 64 * h * w
+    while True:
+        pos = K.random_walk(start, heading, turns, step, h, w)
+        cum = K.cumulative_coverage(pos, np.ones(len(pos), bool), h, w)
+        if cum[-1] >= target_pixels:
+            break
+        if len(turns) > limit:
+            raise InputError(
+                f"coverage: a random walk reached only {cum[-1] / (h * w):.3g} of the image "
+                f"within {limit} steps; ask for a lower coverage"
+            )
+        turns = np.concatenate([turns, rng.normal(0.0, turn_sigma, size=len(turns))])
+    path = Path(
+        "random-walk",
+        shape,
+        pos,
+        np.zeros(len(pos), bool),
+        np.zeros(0, np.int64),
+        {"step": step, "turn_sigma": turn_sigma},
+    )
+    return _truncate_to_coverage(path, target_pixels)
+
+
+def _build_waypoints(shape: tuple[int, int], waypoints: Any, step: float) -> Path:
+    """A polyline through ``waypoints`` (K, 2) (x, y) px, sampled every ``step`` px."""
+    h, w = shape
+    pts = np.asarray(waypoints, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 1:
+        raise InputError(f"waypoints must have shape (K, 2) with K >= 1, got {pts.shape}")
+    if not np.isfinite(pts).all():
+        raise InputError("waypoints contain NaN or inf")
+    inside = (
+        (pts[:, 0] >= -0.5) & (pts[:, 0] <= w - 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= h - 0.5)
+    )
+    if not inside.all():
+        bad = pts[~inside][0]
+        raise InputError(
+            f"waypoints must lie in x in [-0.5, {w - 0.5}], y in [-0.5, {h - 0.5}]; "
+            f"got ({bad[0]:g}, {bad[1]:g})"
+        )
+    segs = [
+        _samples_on_segment(pts[i], pts[i + 1], step, include_end=False)
+        for i in range(len(pts) - 1)
+    ]
+    segs.append(pts[-1:].copy())
+    pos = np.concatenate(segs, axis=0)
+    return Path(
+        "waypoints",
+        shape,
+        pos,
+        np.zeros(len(pos), bool),
+        np.zeros(0, np.int64),
+        {"step": step, "n_waypoints": len(pts)},
+    )
+
+
+_SPACING_BUILDERS: dict[str, Callable[[tuple[int, int], float, float], Path]] = {
+    "raster": _build_raster,
+    "serpentine": _build_serpentine,
+    "grid": _build_grid,
+    "spiral": _build_spiral,
+}
+
+
+# --------------------------------------------------------------------------- coverage solver
+def _solve_spacing(
+    build: Callable[[float, float], Path], shape: tuple[int, int], target: float, integer: bool
+) -> Path:
+    """Solve a path's density parameter, then the along-path step, for a target coverage.
+
+    ``build(param, step)`` must give a coverage that falls as ``param`` rises (a spacing) for
+    ``integer=False``, and that rises with ``param`` (a count of lobes) for ``integer=True``.
+    """
+    h, w = shape
+
+    def close(c: float) -> bool:
+        return abs(c - target) <= _SOLVE_TOL * target
+
+    # Stage 1, at step 1 px: bisect for the sparsest path whose coverage is still >= target.
+    # ``dense`` is the parameter end with coverage >= target, ``sparse`` the other.
+    if integer:
+        dense_p: float = 1.0
+        while path_coverage(build(dense_p, 1.0)) < target and dense_p < 4 * max(h, w):
+            dense_p *= 2
+        sparse_p: float = max(dense_p // 2, 1.0)
+    else:
+        dense_p, sparse_p = 0.5, 2.0 * max(h, w)
+    best = build(dense_p, 1.0)
+    c = path_coverage(best)
+    if close(c) or c < target:
+        return _checked(best, target)
+    for _ in range(60):
+        if integer:
+            if abs(dense_p - sparse_p) <= 1:
+                break
+            mid = float((dense_p + sparse_p) // 2)
+        else:
+            if dense_p / sparse_p > 1 - 1e-6:
+                break
+            mid = math.sqrt(dense_p * sparse_p)
+        p = build(mid, 1.0)
+        c = path_coverage(p)
+        if close(c):
+            return p
+        if c >= target:
+            dense_p, best = mid, p
+        else:
+            sparse_p = mid
+
+    # Stage 2: the density parameter is too coarse here; thin the samples along the path.
+    lo_s, hi_s = 1.0, _MAX_STEP
+    result, err = best, abs(path_coverage(best) - target)
+    for _ in range(40):
+        mid = 0.5 * (lo_s + hi_s)
+        p = build(dense_p, mid)
+        c = path_coverage(p)
+        if abs(c - target) < err:
+            result, err = p, abs(c - target)
+        if close(c):
+            break
+        if c > target:
+            lo_s = mid
+        else:
+            hi_s = mid
+    return _checked(result, target)
+
+
+def _checked(path: Path, target: float) -> Path:
+    c = path_coverage(path)
+    if abs(c - target) > _COVERAGE_TOL * target:
+        h, w = path.shape
+        raise InputError(
+            f"coverage: a {path.kind} path on {h}x{w} px cannot reach {target:.4g} within "
+            f"{_COVERAGE_TOL:.0%} (best {c:.4g}); choose another coverage or path kind"
+        )
+    return path
+
+
+# --------------------------------------------------------------------------- public API
+def make_path(
+    kind: str,
+    shape: tuple[int, int],
+    coverage: float | None = None,
+    *,
+    seed: int | np.random.Generator | None = 0,
+    spacing: float | None = None,
+    step: float = 1.0,
+    **params: Any,
+) -> Path:
+    """Make a commanded scan path.
+
+    Args:
+        kind: one of :data:`PATH_KINDS`.
+        shape: image size ``(H, W)`` in px, each in [2, 16384].
+        coverage: target fraction of pixels hit, in (0, 1]; the path's density is solved so the
+            mask's coverage is within 5 % (relative) of it. Give either ``coverage`` or the
+            kind's own density parameter (``spacing`` px for raster, serpentine, grid and spiral;
+            ``lobes`` for lissajous; ``n_points`` for random; ``n_steps`` for random-walk);
+            with neither, coverage 1/10 is used. For ``waypoints`` the polyline is cut where
+            it first reaches the coverage, or kept whole when coverage is None.
+        seed: seed or generator for the random kinds (random, random-walk).
+        spacing: line or turn spacing in px (> 0), instead of ``coverage``.
+        step: sample spacing along the path in px (> 0), used with ``spacing`` and the other
+            explicit density parameters; the coverage solver picks its own.
+        **params: kind-specific: ``lobes`` (int >= 1), ``n_points`` (int >= 1), ``n_steps``
+            (int >= 1), ``turn_sigma`` (radians per step, default 0.25), ``waypoints`` ((K, 2)
+            array of (x, y) px).
+
+    Returns:
+        The :class:`Path`.
+
+    Raises:
+        InputError: for an unknown kind or a parameter out of range.
+    """
+    if kind not in PATH_KINDS:
+        raise InputError(f"path kind must be one of {', '.join(PATH_KINDS)}; got {kind!r}")
+    shape = check_shape(shape)
+    h, w = shape
+    step = check_number(step, "step", 0.0, 1e6, low_open=True)
+    if coverage is not None:
+        coverage = check_number(coverage, "coverage", 0.0, 1.0, low_open=True)
+    if spacing is not None:
+        spacing = check_number(spacing, "spacing", 0.0, 1e6, low_open=True)
+    known = {"lobes", "n_points", "n_steps", "turn_sigma", "waypoints"}
+    unknown = set(params) - known
+    if unknown:
+        raise InputError(f"unknown path parameter(s) {sorted(unknown)}; known: {sorted(known)}")
+    explicit = spacing is not None or any(k in params for k in ("lobes", "n_points", "n_steps"))
+    if coverage is not None and explicit:
+        raise InputError(
+            "give either coverage or an explicit density "
+            "(spacing, lobes, n_points, n_steps), not both"
+        )
+    if coverage is None and not explicit and kind != "waypoints":
+        coverage = 0.1
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    target_pixels = None if coverage is None else max(1, int(round(coverage * h * w)))
+
+    if kind in _SPACING_BUILDERS:
+        builder = _SPACING_BUILDERS[kind]
+        if spacing is not None:
+            return builder(shape, spacing, step)
+        if coverage is None:
+            raise InputError(f"{kind} takes coverage or spacing")
+        assert coverage is not None
+        return _solve_spacing(lambda p, s: builder(shape, p, s), shape, coverage, integer=False)
+    if kind == "lissajous":
+        if "lobes" in params:
+            lobes = check_number(params["lobes"], "lobes", 1, 1e5)
+            return _build_lissajous(shape, int(lobes), step)
+        if coverage is None:
+            raise InputError("lissajous takes coverage or lobes")
+        return _solve_spacing(
+            lambda p, s: _build_lissajous(shape, int(p), s), shape, coverage, integer=True
+        )
+    if kind == "random":
+        if "n_points" in params:
+            n = int(check_number(params["n_points"], "n_points", 1, h * w))
+        else:
+            assert target_pixels is not None
+            n = target_pixels
+        return _build_random(shape, n, rng)
+    if kind == "random-walk":
+        sigma = check_number(params.get("turn_sigma", 0.25), "turn_sigma", 0.0, 2 * math.pi)
+        if "n_steps" in params:
+            n = int(check_number(params["n_steps"], "n_steps", 1, 1e9))
+            start = np.array([(w - 1) / 2, (h - 1) / 2])
+            pos = K.random_walk(
+                start, float(rng.uniform(0, 2 * np.pi)), rng.normal(0, sigma, n), step, h, w
+            )
+            return Path(
+                "random-walk",
+                shape,
+                pos,
+                np.zeros(len(pos), bool),
+                np.zeros(0, np.int64),
+                {"step": step, "turn_sigma": sigma},
+            )
+        assert target_pixels is not None
+        path = _build_random_walk(shape, target_pixels, 1.0, sigma, rng)
+        return _checked(path, coverage) if coverage is not None else path
+    # waypoints
+    if "waypoints" not in params:
+        raise InputError("waypoints path needs waypoints=(K, 2) array of (x, y) px")
+    path = _build_waypoints(shape, params["waypoints"], step)
+    path = _truncate_to_coverage(path, target_pixels)
+    return _checked(path, coverage) if coverage is not None else path
