@@ -397,12 +397,17 @@ _SPACING_BUILDERS: dict[str, Callable[[tuple[int, int], float, float], Path]] = 
 
 # --------------------------------------------------------------------------- coverage solver
 def _solve_spacing(
-    build: Callable[[float, float], Path], shape: tuple[int, int], target: float, integer: bool
+    build: Callable[[float, float], Path],
+    shape: tuple[int, int],
+    target: float,
+    integer: bool,
+    guess: float | None = None,
 ) -> Path:
     """Solve a path's density parameter, then the along-path step, for a target coverage.
 
     ``build(param, step)`` must give a coverage that falls as ``param`` rises (a spacing) for
     ``integer=False``, and that rises with ``param`` (a count of lobes) for ``integer=True``.
+    ``guess`` is an estimate of the spacing, used to start with a narrow bracket.
     """
     h, w = shape
 
@@ -417,7 +422,15 @@ def _solve_spacing(
             dense_p *= 2
         sparse_p: float = max(dense_p // 2, 1.0)
     else:
-        dense_p, sparse_p = 0.5, 2.0 * max(h, w)
+        lo_lim, hi_lim = 0.5, 2.0 * max(h, w)
+        dense_p, sparse_p = lo_lim, hi_lim
+        if guess is not None:  # narrow the bracket around the guess, widening it if it misses
+            dense_p = min(max(guess / 1.2, lo_lim), hi_lim)
+            sparse_p = min(max(guess * 1.2, lo_lim), hi_lim)
+            while dense_p > lo_lim and path_coverage(build(dense_p, 1.0)) < target:
+                sparse_p, dense_p = dense_p, max(lo_lim, dense_p / 1.5)
+            while sparse_p < hi_lim and path_coverage(build(sparse_p, 1.0)) >= target:
+                dense_p, sparse_p = sparse_p, min(hi_lim, sparse_p * 1.5)
     best = build(dense_p, 1.0)
     c = path_coverage(best)
     if close(c) or c < target:
@@ -536,7 +549,8 @@ def make_path(
         if coverage is None:
             raise InputError(f"{kind} takes coverage or spacing")
         assert coverage is not None
-        return _solve_spacing(lambda p, s: builder(shape, p, s), shape, coverage, integer=False)
+        guess = (2.0 if kind == "grid" else 1.0) / coverage  # a line of 1 px width every `spacing` px
+        return _solve_spacing(lambda p, s: builder(shape, p, s), shape, coverage, integer=False, guess=guess)
     if kind == "lissajous":
         if "lobes" in params:
             lobes = check_number(params["lobes"], "lobes", 1, 1e5)

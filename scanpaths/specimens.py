@@ -14,9 +14,10 @@ amorphous supports and low-magnification morphology, so the generator mixes scen
 - ``edge``: a crystal wedge whose thickness falls to a vacuum edge;
 - ``low-mag``: particles, pores and texture at a scale where columns are not resolved.
 
-Column intensities follow HAADF Z-contrast, ``I ~ Z^1.7`` times the local thickness. Columns are
-blurred by the probe (a Gaussian core of sigma 0.5-2.6 px plus a weak wide tail), positions are
-distorted by a little scan drift (shear and stretch), and the image gets shot noise (dose
+Column intensities follow HAADF Z-contrast, ``I ~ Z^1.7`` times the local thickness. Columns
+are blurred by the probe (a Gaussian core of sigma 0.1-0.2 spacings, 0.6-6 px, plus a weak
+wide tail), positions are distorted by a little scan drift (shear and stretch), and the image
+gets shot noise (dose
 between 20 and 2000 counts at full intensity), line-to-line gain/offset noise and read noise.
 
 ``generate`` returns the noisy image, the noise-free image and the ground-truth annotations
@@ -471,7 +472,7 @@ def generate(
     alive = np.ones(len(pos), bool)
     alive[vac] = False
 
-    sigma = float(np.clip(rng.uniform(0.12, 0.22) * spacing, 0.5, 2.6))
+    sigma = float(np.clip(rng.uniform(0.1, 0.2) * spacing, 0.6, 6.0))
     inten = _z_intensity(z) * weight
     clean = _render(shape, pos[alive], inten[alive], sigma)
     clean += 0.08 * _render(shape, pos[alive], inten[alive], 4 * sigma)  # probe tail

@@ -1,0 +1,355 @@
+"""``pstem``: the partialstem command line.
+
+Every subcommand validates its input first; a bad value prints one line
+``pstem: error: ...`` on stderr (no traceback) and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path as FsPath
+
+import numpy as np
+
+import scanpaths
+from scanpaths.errors import InputError
+
+log = logging.getLogger("pstem")
+
+_EPILOG = """\
+examples:
+  pstem paths --size 512 --coverage 0.05 -o paths.png   every path kind, commanded vs actual
+  pstem specimens -n 8 -o specimens.png                 the synthetic specimen mix
+  pstem simulate my_image.tif --path spiral --coverage 0.05 -o scan.npz
+  pstem simulate --synthetic 512 --path lissajous --coverage 0.02 --dose 10 -o scan.npz --png scan.png
+  pstem presets                                         the microscope presets and their numbers
+  pstem speed                                           speed of the Numba kernels (ratios)
+
+coverage is the fraction of pixels scanned: 0.05 = 1/20. Run 'pstem COMMAND --help' for more.
+"""
+
+
+def _coverage(text: str) -> float:
+    """Parse a coverage given as 0.05 or 1/20."""
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            value = float(num) / float(den)
+        else:
+            value = float(text)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction like 0.05 or 1/20, got {text!r}"
+        ) from None
+    if not (0 < value <= 1) or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def _out_file(text: str) -> FsPath:
+    p = FsPath(text)
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name")
+    return p
+
+
+def _prepare(out: FsPath) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder for {out}: {exc.strerror}") from None
+
+
+# --------------------------------------------------------------------------- subcommands
+def _cmd_paths(args: argparse.Namespace) -> int:
+    from .panels import paths_panel
+
+    _prepare(args.out)
+    rows = paths_panel(
+        args.out,
+        size=args.size,
+        coverage=args.coverage,
+        preset=args.preset,
+        seed=args.seed,
+        kinds=args.kinds,
+    )
+    print(f"{'path':<12} {'coverage':>9} {'time ms':>9} {'median err px':>14} {'max err px':>11}")
+    for r in rows:
+        print(
+            f"{r['kind']:<12} {r['coverage']:>9.4f} {r['time_s'] * 1e3:>9.2f} "
+            f"{r['median_err_px']:>14.2f} {r['max_err_px']:>11.1f}"
+        )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_specimens(args: argparse.Namespace) -> int:
+    from .panels import specimen_gallery
+
+    _prepare(args.out)
+    specimen_gallery(args.out, n=args.n, size=args.size, seed=args.seed)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    if (args.image is None) == (args.synthetic is None):
+        raise InputError("give either an IMAGE file or --synthetic SIZE")
+    if args.image is not None:
+        image = scanpaths.io.load_image(args.image)
+        source = str(args.image)
+    else:
+        spec = scanpaths.specimens.generate((args.synthetic, args.synthetic), seed=args.seed)
+        image = spec.image
+        source = f"synthetic {spec.scene} (seed {args.seed})"
+    extra = {}
+    if args.path == "waypoints":
+        if args.waypoints is None:
+            raise InputError(
+                "--path waypoints needs --waypoints FILE.npy holding a (K, 2) array of (x, y) px"
+            )
+        extra["waypoints"] = np.load(args.waypoints, allow_pickle=False)
+    path = scanpaths.make_path(
+        args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra
+    )
+    scan = scanpaths.simulate(
+        image, path, preset=args.preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell
+    )
+    _prepare(args.out)
+    np.savez_compressed(
+        args.out,
+        values=scan.values,
+        mask=scan.mask,
+        counts=scan.counts,
+        trajectory=scan.trajectory.astype(np.float32),
+        commanded=scan.commanded.astype(np.float32),
+        blanked=scan.blanked,
+        truth=image.astype(np.float32),
+        time_s=scan.time_s,
+        dwell_s=scan.dwell_s,
+    )
+    dose = "no dose noise" if scan.dose_e is None else f"{scan.dose_e:.3g} e-"
+    print(
+        f"{source}: {args.path} at coverage {scan.coverage:.4f} (1/{1 / scan.coverage:.1f}), "
+        f"'{scan.preset.name}' physics, {scan.time_s * 1e3:.2f} ms, {dose}"
+    )
+    print(f"wrote {args.out} (values, mask, counts, trajectory, commanded, blanked, truth)")
+    if args.png is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        _prepare(args.png)
+        fig, axes = plt.subplots(1, 3, figsize=(12, 4.3))
+        axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
+        axes[0].set_title("specimen")
+        axes[1].imshow(scan.values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[1].set_title(f"partial scan, coverage 1/{1 / scan.coverage:.0f}")
+        on = ~scan.blanked
+        axes[2].imshow(image, cmap="gray", vmin=0, vmax=1, alpha=0.4)
+        axes[2].plot(*scan.commanded[on].T, ",", color="tab:blue")
+        axes[2].plot(*scan.trajectory[on].T, ",", color="tab:orange")
+        axes[2].set_title("commanded (blue) vs actual (orange)")
+        for ax in axes:
+            ax.set_xlabel("x (px)")
+        fig.tight_layout()
+        fig.savefig(args.png, dpi=110)
+        plt.close(fig)
+        print(f"wrote {args.png}")
+    return 0
+
+
+def _cmd_presets(_args: argparse.Namespace) -> int:
+    head = f"{'preset':<11} {'dwell us':>8} {'f_n kHz':>8} {'zeta':>5} {'tau us':>7} {'slew FOV/ms':>11} "
+    head += f"{'settle us':>9} {'jitter nm':>9} {'drift nm/s':>10}"
+    print(head)
+    for p in scanpaths.PRESETS.values():
+        fn = "inf" if math.isinf(p.natural_freq_hz) else f"{p.natural_freq_hz / 1e3:.0f}"
+        tau = "0" if math.isinf(p.natural_freq_hz) else f"{p.tau_s * 1e6:.1f}"
+        slew = "inf" if math.isinf(p.slew_fov_per_s) else f"{p.slew_fov_per_s / 1e3:.0f}"
+        jit = sum(a for _, a in p.jitter_lines)
+        print(
+            f"{p.name:<11} {p.dwell_s * 1e6:>8.2f} {fn:>8} {p.damping:>5.2f} {tau:>7} {slew:>11} "
+            f"{p.settle_s * 1e6:>9.1f} {jit:>9.3f} {p.drift_nm_per_s:>10.3f}"
+        )
+        print(f"{'':<11} {p.description}")
+    return 0
+
+
+def _cmd_speed(args: argparse.Namespace) -> int:
+    from .speed_scanpaths import main as speed_main
+
+    return speed_main(["--quick"] if args.quick else [])
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pstem`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="pstem",
+        description="partialstem: simulate partial and adaptive STEM scans, complete them, benchmark them.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "paths",
+        help="draw every scan path: commanded vs actual beam, mask, partial scan (PNG)",
+        description="Draw every path kind on a synthetic crystal: commanded vs actual beam under a "
+        "preset's coil physics, a zoom on the worst distortion, the mask and the partial scan.",
+    )
+    p.add_argument("--size", type=int, default=512, help="image size in px (64-2048, default 512)")
+    p.add_argument(
+        "--coverage", type=_coverage, default=0.05, help="fraction scanned, e.g. 0.05 or 1/20"
+    )
+    p.add_argument(
+        "--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for the specimen and random paths")
+    p.add_argument(
+        "--kinds",
+        nargs="+",
+        metavar="KIND",
+        help=f"path kinds (default all: {' '.join(scanpaths.PATH_KINDS)})",
+    )
+    p.add_argument(
+        "-o",
+        "--out",
+        type=_out_file,
+        default=FsPath("paths.png"),
+        help="output PNG/PDF (default paths.png)",
+    )
+    p.set_defaults(func=_cmd_paths)
+
+    p = sub.add_parser(
+        "specimens",
+        help="draw a gallery of synthetic specimens (PNG)",
+        description="Draw synthetic HAADF specimens with their planted defects marked.",
+    )
+    p.add_argument("-n", type=int, default=8, help="how many (1-64, default 8)")
+    p.add_argument("--size", type=int, default=256, help="image size in px (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument(
+        "-o", "--out", type=_out_file, default=FsPath("specimens.png"), help="output PNG/PDF"
+    )
+    p.set_defaults(func=_cmd_specimens)
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a partial scan of an image file or a synthetic specimen (.npz)",
+        description="Scan an image along a path through a preset's physics and save the partial scan "
+        "(values, mask, counts, trajectory, commanded, blanked, truth) as .npz.",
+    )
+    p.add_argument(
+        "image",
+        nargs="?",
+        type=FsPath,
+        help="TIFF, NumPy or PNG image (DM3/DM4/EMD with the formats extra)",
+    )
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="SIZE",
+        help="scan a synthetic SIZE x SIZE specimen instead",
+    )
+    p.add_argument("--path", default="spiral", help=f"path kind: {', '.join(scanpaths.PATH_KINDS)}")
+    p.add_argument(
+        "--waypoints",
+        type=FsPath,
+        help="for --path waypoints: .npy with a (K, 2) array of (x, y) px",
+    )
+    p.add_argument(
+        "--coverage", type=_coverage, default=0.05, help="fraction scanned (default 0.05)"
+    )
+    p.add_argument(
+        "--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}"
+    )
+    p.add_argument(
+        "--dose", type=float, help="electrons per sample for Poisson noise (default: none)"
+    )
+    p.add_argument("--dwell", type=float, help="dwell time per sample in s (default: the preset's)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=_out_file,
+        default=FsPath("scan.npz"),
+        help="output .npz (default scan.npz)",
+    )
+    p.add_argument(
+        "--png", type=_out_file, help="also draw specimen, partial scan and trajectory to this PNG"
+    )
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "presets",
+        help="list the microscope physics presets",
+        description="List the physics presets and the numbers behind them.",
+    )
+    p.set_defaults(func=_cmd_presets)
+
+    p = sub.add_parser(
+        "speed",
+        help="time the Numba kernels against their twins (prints ratios)",
+        description="Time the scan simulator's Numba kernels against plain Python/NumPy and "
+        "scipy.signal.lfilter, and a full 2048x2048 typical-physics scan at 1/20 coverage.",
+    )
+    p.add_argument("--quick", action="store_true", help="smaller inputs (a few seconds)")
+    p.set_defaults(func=_cmd_speed)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if hasattr(args, "size") and args.command in ("paths", "specimens"):
+        low = 64 if args.command == "paths" else 16
+        if not low <= args.size <= 2048:
+            raise InputError(f"--size must be in [{low}, 2048], got {args.size}")
+    if getattr(args, "preset", None) is not None:
+        scanpaths.get_preset(args.preset)
+    if args.command == "paths" and args.kinds:
+        for k in args.kinds:
+            if k not in scanpaths.PATH_KINDS:
+                raise InputError(
+                    f"--kinds: unknown path kind {k!r}; choose from {', '.join(scanpaths.PATH_KINDS)}"
+                )
+    if args.command == "simulate" and args.path not in scanpaths.PATH_KINDS:
+        raise InputError(
+            f"--path must be one of {', '.join(scanpaths.PATH_KINDS)}; got {args.path!r}"
+        )
+    if (
+        args.command == "simulate"
+        and args.synthetic is not None
+        and not 16 <= args.synthetic <= 8192
+    ):
+        raise InputError(f"--synthetic must be in [16, 8192], got {args.synthetic}")
+    if args.command == "specimens" and not 1 <= args.n <= 64:
+        raise InputError(f"-n must be in [1, 64], got {args.n}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``pstem``; return the exit status (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s"
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        _validate(args)
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"pstem: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

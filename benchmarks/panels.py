@@ -1,0 +1,168 @@
+"""Figures of paths and specimens: what ``pstem paths`` and ``pstem specimens`` draw."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+import scanpaths  # noqa: E402
+from scanpaths.physics import PartialScan  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+__all__ = ["demo_waypoints", "paths_panel", "specimen_gallery"]
+
+
+def demo_waypoints(shape: tuple[int, int], seed: int = 0, n: int = 400) -> np.ndarray:
+    """A smooth random polyline (n, 2) (x, y) px, standing in for an agent's path."""
+    h, w = shape
+    rng = np.random.default_rng(seed)
+    heading = np.cumsum(rng.normal(0, 0.35, n))
+    seg = 0.06 * min(h, w)
+    pts = np.empty((n, 2))
+    pts[0] = ((w - 1) / 2, (h - 1) / 2)
+    for i in range(1, n):
+        nxt = pts[i - 1] + seg * np.array([np.cos(heading[i]), np.sin(heading[i])])
+        if not (0 <= nxt[0] <= w - 1 and 0 <= nxt[1] <= h - 1):
+            heading[i:] += np.pi / 2 + rng.uniform(0, np.pi / 2)
+            nxt = np.clip(nxt, 0, [w - 1, h - 1])
+        pts[i] = nxt
+    return pts
+
+
+def _path_for(kind: str, size: int, coverage: float, seed: int) -> scanpaths.Path:
+    extra = {"waypoints": demo_waypoints((size, size), seed)} if kind == "waypoints" else {}
+    return scanpaths.make_path(kind, (size, size), coverage=coverage, seed=seed, **extra)
+
+
+def _zoom_window(scan: PartialScan, size: int) -> tuple[float, float, float, float]:
+    """A window around the worst commanded-vs-actual mismatch (x0, x1, y0, y1) px."""
+    on = ~scan.blanked
+    err = np.hypot(*(scan.trajectory - scan.commanded).T)
+    err[~on] = -1
+    cx, cy = scan.commanded[int(np.argmax(err))]
+    half = max(12.0, size / 10)
+    x0 = float(np.clip(cx - half, -0.5, size - 0.5 - 2 * half))
+    y0 = float(np.clip(cy - half, -0.5, size - 0.5 - 2 * half))
+    return x0, x0 + 2 * half, y0, y0 + 2 * half
+
+
+def paths_panel(
+    out: str | os.PathLike[str],
+    size: int = 512,
+    coverage: float = 0.05,
+    preset: str = "typical",
+    seed: int = 0,
+    kinds: Sequence[str] | None = None,
+    dpi: int = 110,
+) -> list[dict[str, float]]:
+    """Draw every path kind: commanded vs actual beam, a zoom on the worst distortion, the mask,
+    and the partial scan of a synthetic specimen. Writes a PNG (or PDF, by suffix) to ``out``.
+
+    Returns one row of figures per kind: coverage, scan time (s), median and max beam error (px).
+    """
+    kinds = list(kinds or scanpaths.PATH_KINDS)
+    spec = scanpaths.specimens.generate((size, size), seed=seed, scene="crystal")
+    cols = len(kinds)
+    fig, axes = plt.subplots(4, cols, figsize=(2.6 * cols, 10.8), squeeze=False)
+    rows: list[dict[str, float]] = []
+    for c, kind in enumerate(tqdm(kinds, desc="paths", unit="path", leave=False)):
+        path = _path_for(kind, size, coverage, seed)
+        scan = scanpaths.simulate(spec.image, path, preset=preset, seed=seed)
+        on = ~scan.blanked
+        err = np.hypot(*(scan.trajectory - scan.commanded)[on].T)
+        rows.append(
+            {
+                "kind": kind,  # type: ignore[dict-item]
+                "coverage": scan.coverage,
+                "time_s": scan.time_s,
+                "median_err_px": float(np.median(err)),
+                "max_err_px": float(err.max()),
+            }
+        )
+        lw = 0.35 if path.n_samples > 5000 else 0.7
+        ax = axes[0, c]
+        cmd = np.where(scan.blanked[:, None], np.nan, scan.commanded)
+        act = np.where(scan.blanked[:, None], np.nan, scan.trajectory)
+        style = (
+            {"ls": "none", "marker": ".", "ms": 1.0}
+            if path.jumps.size > path.n_samples / 4
+            else {"lw": lw}
+        )
+        ax.plot(cmd[:, 0], cmd[:, 1], color="tab:blue", label="commanded", **style)
+        ax.plot(act[:, 0], act[:, 1], color="tab:orange", alpha=0.8, label="actual", **style)
+        ax.set_title(
+            f"{kind}\ncoverage 1/{1 / scan.coverage:.0f}, {scan.time_s * 1e3:.1f} ms", fontsize=9
+        )
+        ax.set_xlim(-0.5, size - 0.5)
+        ax.set_ylim(size - 0.5, -0.5)
+        ax.set_aspect("equal")
+        ax = axes[1, c]
+        x0, x1, y0, y1 = _zoom_window(scan, size)
+        ax.plot(cmd[:, 0], cmd[:, 1], ".-", ms=1.5, lw=0.6, color="tab:blue")
+        ax.plot(act[:, 0], act[:, 1], ".-", ms=1.5, lw=0.6, color="tab:orange")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y1, y0)
+        ax.set_aspect("equal")
+        ax.set_title(f"zoom: worst error {err.max():.1f} px", fontsize=8)
+        axes[2, c].imshow(scan.mask, cmap="gray", interpolation="nearest")
+        axes[2, c].set_title("mask", fontsize=8)
+        axes[3, c].imshow(scan.values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[3, c].set_title("partial scan (unseen: black)", fontsize=8)
+        for r in range(4):
+            axes[r, c].tick_params(labelsize=6)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    axes[0, 0].set_ylabel("y (px)")
+    fig.suptitle(
+        f"Scan paths on {size}x{size} px at coverage {coverage:g}, '{preset}' physics "
+        "(blue: commanded, orange: actual beam)",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    log.info("wrote %s", out)
+    return rows
+
+
+def specimen_gallery(
+    out: str | os.PathLike[str], n: int = 8, size: int = 256, seed: int = 0, dpi: int = 110
+) -> None:
+    """Draw ``n`` synthetic specimens (seeds ``seed .. seed + n - 1``) with their defects."""
+    cols = min(n, 4)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+    for i in tqdm(range(rows * cols), desc="specimens", unit="img", leave=False):
+        ax = axes[i // cols, i % cols]
+        ax.axis("off")
+        if i >= n:
+            continue
+        spec = scanpaths.specimens.generate((size, size), seed=seed + i)
+        ax.imshow(spec.image, cmap="gray", vmin=0, vmax=1)
+        for kind, marker, colour in (("vacancy", "o", "cyan"), ("substitution", "s", "yellow")):
+            pts = spec.defect_positions[spec.defect_kinds == kind]
+            ax.scatter(
+                pts[:, 0],
+                pts[:, 1],
+                s=14,
+                marker=marker,
+                facecolors="none",
+                edgecolors=colour,
+                lw=0.6,
+            )
+        ax.set_title(
+            f"seed {seed + i}: {spec.scene}\nspacing {spec.params['spacing_px']:.0f} px", fontsize=8
+        )
+    fig.suptitle("Synthetic HAADF specimens (cyan: vacancies, yellow: substitutions)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    log.info("wrote %s", out)
