@@ -42,9 +42,7 @@ def _coverage(text: str) -> float:
         else:
             value = float(text)
     except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction like 0.05 or 1/20, got {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"expected a fraction like 0.05 or 1/20, got {text!r}") from None
     if not (0 < value <= 1) or math.isnan(value):
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
@@ -109,16 +107,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     extra = {}
     if args.path == "waypoints":
         if args.waypoints is None:
-            raise InputError(
-                "--path waypoints needs --waypoints FILE.npy holding a (K, 2) array of (x, y) px"
-            )
+            raise InputError("--path waypoints needs --waypoints FILE.npy holding a (K, 2) array of (x, y) px")
         extra["waypoints"] = np.load(args.waypoints, allow_pickle=False)
-    path = scanpaths.make_path(
-        args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra
-    )
-    scan = scanpaths.simulate(
-        image, path, preset=args.preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell
-    )
+    path = scanpaths.make_path(args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra)
+    scan = scanpaths.simulate(image, path, preset=args.preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell)
     _prepare(args.out)
     np.savez_compressed(
         args.out,
@@ -206,12 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
         "preset's coil physics, a zoom on the worst distortion, the mask and the partial scan.",
     )
     p.add_argument("--size", type=int, default=512, help="image size in px (64-2048, default 512)")
-    p.add_argument(
-        "--coverage", type=_coverage, default=0.05, help="fraction scanned, e.g. 0.05 or 1/20"
-    )
-    p.add_argument(
-        "--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}"
-    )
+    p.add_argument("--coverage", type=_coverage, default=0.05, help="fraction scanned, e.g. 0.05 or 1/20")
+    p.add_argument("--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}")
     p.add_argument("--seed", type=int, default=0, help="seed for the specimen and random paths")
     p.add_argument(
         "--kinds",
@@ -236,9 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=8, help="how many (1-64, default 8)")
     p.add_argument("--size", type=int, default=256, help="image size in px (default 256)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument(
-        "-o", "--out", type=_out_file, default=FsPath("specimens.png"), help="output PNG/PDF"
-    )
+    p.add_argument("-o", "--out", type=_out_file, default=FsPath("specimens.png"), help="output PNG/PDF")
     p.set_defaults(func=_cmd_specimens)
 
     p = sub.add_parser(
@@ -265,15 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=FsPath,
         help="for --path waypoints: .npy with a (K, 2) array of (x, y) px",
     )
-    p.add_argument(
-        "--coverage", type=_coverage, default=0.05, help="fraction scanned (default 0.05)"
-    )
-    p.add_argument(
-        "--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}"
-    )
-    p.add_argument(
-        "--dose", type=float, help="electrons per sample for Poisson noise (default: none)"
-    )
+    p.add_argument("--coverage", type=_coverage, default=0.05, help="fraction scanned (default 0.05)")
+    p.add_argument("--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}")
+    p.add_argument("--dose", type=float, help="electrons per sample for Poisson noise (default: none)")
     p.add_argument("--dwell", type=float, help="dwell time per sample in s (default: the preset's)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument(
@@ -283,9 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=FsPath("scan.npz"),
         help="output .npz (default scan.npz)",
     )
-    p.add_argument(
-        "--png", type=_out_file, help="also draw specimen, partial scan and trajectory to this PNG"
-    )
+    p.add_argument("--png", type=_out_file, help="also draw specimen, partial scan and trajectory to this PNG")
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -316,18 +294,10 @@ def _validate(args: argparse.Namespace) -> None:
     if args.command == "paths" and args.kinds:
         for k in args.kinds:
             if k not in scanpaths.PATH_KINDS:
-                raise InputError(
-                    f"--kinds: unknown path kind {k!r}; choose from {', '.join(scanpaths.PATH_KINDS)}"
-                )
+                raise InputError(f"--kinds: unknown path kind {k!r}; choose from {', '.join(scanpaths.PATH_KINDS)}")
     if args.command == "simulate" and args.path not in scanpaths.PATH_KINDS:
-        raise InputError(
-            f"--path must be one of {', '.join(scanpaths.PATH_KINDS)}; got {args.path!r}"
-        )
-    if (
-        args.command == "simulate"
-        and args.synthetic is not None
-        and not 16 <= args.synthetic <= 8192
-    ):
+        raise InputError(f"--path must be one of {', '.join(scanpaths.PATH_KINDS)}; got {args.path!r}")
+    if args.command == "simulate" and args.synthetic is not None and not 16 <= args.synthetic <= 8192:
         raise InputError(f"--synthetic must be in [16, 8192], got {args.synthetic}")
     if args.command == "specimens" and not 1 <= args.n <= 64:
         raise InputError(f"-n must be in [1, 64], got {args.n}")
@@ -337,9 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pstem``; return the exit status (0 ok, 2 bad input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     if args.command is None:
         parser.print_help()
         return 2

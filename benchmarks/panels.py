@@ -92,16 +92,10 @@ def paths_panel(
         ax = axes[0, c]
         cmd = np.where(scan.blanked[:, None], np.nan, scan.commanded)
         act = np.where(scan.blanked[:, None], np.nan, scan.trajectory)
-        style = (
-            {"ls": "none", "marker": ".", "ms": 1.0}
-            if path.jumps.size > path.n_samples / 4
-            else {"lw": lw}
-        )
+        style = {"ls": "none", "marker": ".", "ms": 1.0} if path.jumps.size > path.n_samples / 4 else {"lw": lw}
         ax.plot(cmd[:, 0], cmd[:, 1], color="tab:blue", label="commanded", **style)
         ax.plot(act[:, 0], act[:, 1], color="tab:orange", alpha=0.8, label="actual", **style)
-        ax.set_title(
-            f"{kind}\ncoverage 1/{1 / scan.coverage:.0f}, {scan.time_s * 1e3:.1f} ms", fontsize=9
-        )
+        ax.set_title(f"{kind}\ncoverage 1/{1 / scan.coverage:.0f}, {scan.time_s * 1e3:.1f} ms", fontsize=9)
         ax.set_xlim(-0.5, size - 0.5)
         ax.set_ylim(size - 0.5, -0.5)
         ax.set_aspect("equal")
@@ -133,9 +127,7 @@ def paths_panel(
     return rows
 
 
-def specimen_gallery(
-    out: str | os.PathLike[str], n: int = 8, size: int = 256, seed: int = 0, dpi: int = 110
-) -> None:
+def specimen_gallery(out: str | os.PathLike[str], n: int = 8, size: int = 256, seed: int = 0, dpi: int = 110) -> None:
     """Draw ``n`` synthetic specimens (seeds ``seed .. seed + n - 1``) with their defects."""
     cols = min(n, 4)
     rows = (n + cols - 1) // cols
@@ -158,9 +150,7 @@ def specimen_gallery(
                 edgecolors=colour,
                 lw=0.6,
             )
-        ax.set_title(
-            f"seed {seed + i}: {spec.scene}\nspacing {spec.params['spacing_px']:.0f} px", fontsize=8
-        )
+        ax.set_title(f"seed {seed + i}: {spec.scene}\nspacing {spec.params['spacing_px']:.0f} px", fontsize=8)
     fig.suptitle("Synthetic HAADF specimens (cyan: vacancies, yellow: substitutions)", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=dpi)

@@ -60,9 +60,7 @@ def _lfilter_coil(command: np.ndarray, freq: float, damping: float, dwell: float
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the speed benchmark and print the figures; returns 0."""
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller inputs")
     args = ap.parse_args(argv)
     numba.set_num_threads(1)
@@ -77,29 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     a, b = coil_matrices(preset.natural_freq_hz, preset.damping, dwell)
     cmd = np.cumsum(rng.normal(0, 1.0, size=(n_fast, 2)), axis=0)
     vmax = preset.slew_fov_per_s * 2048
-    print(
-        f"numba {numba.__version__}, threads 1; {n_fast:,} samples for Numba, {n_twin:,} for the twins\n"
-    )
+    print(f"numba {numba.__version__}, threads 1; {n_fast:,} samples for Numba, {n_twin:,} for the twins\n")
 
     # ---- coil integrator
     K.coil_response(cmd[:10], a, b, 1, vmax * dwell, vmax)  # compile / load cache
     t_nb = _best_time(lambda: K.coil_response(cmd, a, b, 1, vmax * dwell, vmax), repeat)
     t_py = _best_time(lambda: K.coil_response_py(cmd[:n_twin], a, b, 1, vmax * dwell, vmax), 1)
-    t_lf = _best_time(
-        lambda: _lfilter_coil(cmd, preset.natural_freq_hz, preset.damping, dwell), repeat
-    )
+    t_lf = _best_time(lambda: _lfilter_coil(cmd, preset.natural_freq_hz, preset.damping, dwell), repeat)
     nb_lin = K.coil_response(cmd, a, b, 1, np.inf, np.inf)
     lf = _lfilter_coil(cmd, preset.natural_freq_hz, preset.damping, dwell)
     diff = np.nanmax(np.abs(nb_lin - lf))
     rate_nb, rate_py, rate_lf = n_fast / t_nb, n_twin / t_py, n_fast / t_lf
     print("coil integrator (2nd order + slew limit, both axes)")
     print(f"  numba           {rate_nb:>14,.0f} samples/s")
-    print(
-        f"  python twin     {rate_py:>14,.0f} samples/s   numba / twin    = {rate_nb / rate_py:8.1f}x (goal >= 20x)"
-    )
-    print(
-        f"  scipy lfilter   {rate_lf:>14,.0f} samples/s   numba / lfilter = {rate_nb / rate_lf:8.2f}x (linear part only)"
-    )
+    print(f"  python twin     {rate_py:>14,.0f} samples/s   numba / twin    = {rate_nb / rate_py:8.1f}x (goal >= 20x)")
+    print(f"  scipy lfilter   {rate_lf:>14,.0f} samples/s   numba / lfilter = {rate_nb / rate_lf:8.2f}x (linear part)")
     print(f"  numba vs lfilter, no slew limit: max |difference| = {diff:.2e} px\n")
 
     # ---- rasteriser
@@ -114,12 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rate_nb, rate_py, rate_np = n_fast / t_nb, n_twin / t_py, n_fast / t_np
     print("rasteriser (samples -> per-pixel sums and counts, 2048 x 2048)")
     print(f"  numba           {rate_nb:>14,.0f} samples/s")
-    print(
-        f"  python twin     {rate_py:>14,.0f} samples/s   numba / twin    = {rate_nb / rate_py:8.1f}x (goal >= 20x)"
-    )
-    print(
-        f"  numpy bincount  {rate_np:>14,.0f} samples/s   numba / numpy   = {rate_nb / rate_np:8.2f}x\n"
-    )
+    print(f"  python twin     {rate_py:>14,.0f} samples/s   numba / twin    = {rate_nb / rate_py:8.1f}x (goal >= 20x)")
+    print(f"  numpy bincount  {rate_np:>14,.0f} samples/s   numba / numpy   = {rate_nb / rate_np:8.2f}x\n")
 
     # ---- bilinear sampler
     img = rng.random((h, w))
@@ -129,9 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rate_nb, rate_py = n_fast / t_nb, n_twin / t_py
     print("bilinear detector sampling")
     print(f"  numba           {rate_nb:>14,.0f} samples/s")
-    print(
-        f"  python twin     {rate_py:>14,.0f} samples/s   numba / twin    = {rate_nb / rate_py:8.1f}x\n"
-    )
+    print(f"  python twin     {rate_py:>14,.0f} samples/s   numba / twin    = {rate_nb / rate_py:8.1f}x\n")
 
     # ---- a full scan
     size = 1024 if args.quick else 2048
@@ -140,13 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = scanpaths.make_path("spiral", (size, size), coverage=1 / 20, seed=0)
     t_path = time.perf_counter() - t0
     scanpaths.simulate(spec.image, path, preset="typical", seed=0)  # warm
-    t_sim = _best_time(
-        lambda: scanpaths.simulate(spec.image, path, preset="typical", seed=0), repeat
-    )
+    t_sim = _best_time(lambda: scanpaths.simulate(spec.image, path, preset="typical", seed=0), repeat)
     scan = scanpaths.simulate(spec.image, path, preset="typical", dose=20.0, seed=0)
-    t_dose = _best_time(
-        lambda: scanpaths.simulate(spec.image, path, preset="typical", dose=20.0, seed=0), repeat
-    )
+    t_dose = _best_time(lambda: scanpaths.simulate(spec.image, path, preset="typical", dose=20.0, seed=0), repeat)
     print(f"full scan: {size} x {size} spiral at 1/20 coverage, typical physics, one core")
     print(
         f"  make_path (coverage solver)  {t_path:7.3f} s   ({path.n_samples:,} samples, coverage {scan.coverage:.4f})"

@@ -17,9 +17,7 @@ class InputError(ValueError):
     """Bad user input: the message is one line naming the parameter and the allowed range."""
 
 
-def check_shape(
-    shape: Any, name: str = "shape", low: int = 2, high: int = 16384
-) -> tuple[int, int]:
+def check_shape(shape: Any, name: str = "shape", low: int = 2, high: int = 16384) -> tuple[int, int]:
     """Validate an image shape ``(H, W)`` of positive ints in ``[low, high]``; return it."""
     try:
         h, w = (int(v) for v in shape)
@@ -57,9 +55,7 @@ def check_number(
 def check_image(image: Any, name: str = "image") -> np.ndarray:
     """Validate a 2-D, non-empty, finite real image; return it as C-contiguous float64."""
     arr = np.asarray(image)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise InputError(f"{name} must be a real-valued array, got dtype {arr.dtype}")
     if arr.ndim != 2:
         raise InputError(f"{name} must be 2-D (H, W), got shape {arr.shape}")

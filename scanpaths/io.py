@@ -29,9 +29,7 @@ IMAGE_SUFFIXES: tuple[str, ...] = _TIFF + _NUMPY + _PICTURE + _MICROSCOPE
 def normalise(image: np.ndarray, name: str = "image") -> np.ndarray:
     """Scale a finite real image linearly to [0, 1] (float32); reject NaN/inf and constants."""
     arr = np.asarray(image)
-    if not (
-        np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)
-    ):
+    if not (np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)):
         raise InputError(f"{name}: expected real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
@@ -51,9 +49,7 @@ def _to_2d(arr: np.ndarray, frame: int, name: str) -> np.ndarray:
             raise InputError(f"frame must be in [0, {arr.shape[0] - 1}] for {name}, got {frame}")
         arr = arr[frame]
     elif arr.ndim != 2:
-        raise InputError(
-            f"{name}: expected a 2-D image (or RGB, or a stack), got shape {arr.shape}"
-        )
+        raise InputError(f"{name}: expected a 2-D image (or RGB, or a stack), got shape {arr.shape}")
     if min(arr.shape) < 2:
         raise InputError(f"{name}: image must be at least 2x2 pixels, got shape {arr.shape}")
     return arr
@@ -77,9 +73,7 @@ def _read_microscope(path: FsPath) -> np.ndarray:
     return np.asarray(signals[0]["data"])
 
 
-def load_image(
-    path: str | os.PathLike[str], *, frame: int = 0, key: str | None = None
-) -> np.ndarray:
+def load_image(path: str | os.PathLike[str], *, frame: int = 0, key: str | None = None) -> np.ndarray:
     """Load an image file as (H, W) float32 in [0, 1].
 
     Args:
@@ -94,9 +88,7 @@ def load_image(
     p = FsPath(path)
     suffix = p.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise InputError(
-            f"{p}: unsupported file type {suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}"
-        )
+        raise InputError(f"{p}: unsupported file type {suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     try:
@@ -124,9 +116,7 @@ def load_image(
     except InputError:
         raise
     except Exception as exc:  # a corrupt or foreign file: one line, naming the file
-        raise InputError(
-            f"{p}: cannot read ({type(exc).__name__}: {exc})".splitlines()[0]
-        ) from None
+        raise InputError(f"{p}: cannot read ({type(exc).__name__}: {exc})".splitlines()[0]) from None
     return normalise(_to_2d(arr, frame, p.name), p.name)
 
 

@@ -85,8 +85,7 @@ class Path:
             raise InputError(f"path blanked must have shape ({pos.shape[0]},), got {blanked.shape}")
         jumps = np.ascontiguousarray(self.jumps, dtype=np.int64)
         if jumps.ndim != 1 or (
-            jumps.size
-            and (jumps.min() < 1 or jumps.max() >= pos.shape[0] or (np.diff(jumps) <= 0).any())
+            jumps.size and (jumps.min() < 1 or jumps.max() >= pos.shape[0] or (np.diff(jumps) <= 0).any())
         ):
             raise InputError("path jumps must be sorted unique indices in [1, N)")
         object.__setattr__(self, "shape", shape)
@@ -125,9 +124,7 @@ def path_coverage(path: Path) -> float:
 
 
 # --------------------------------------------------------------------------- builders
-def _samples_on_segment(
-    p0: np.ndarray, p1: np.ndarray, step: float, include_end: bool
-) -> np.ndarray:
+def _samples_on_segment(p0: np.ndarray, p1: np.ndarray, step: float, include_end: bool) -> np.ndarray:
     """(n, 2) points from ``p0`` towards ``p1`` spaced ``step`` px (``p0`` included)."""
     length = float(np.hypot(*(p1 - p0)))
     n = int(math.floor(length / step + 1e-9))
@@ -204,9 +201,7 @@ def _build_grid(shape: tuple[int, int], spacing: float, step: float) -> Path:
     segs = [np.column_stack([xs, np.full_like(xs, y)]) for y in _row_positions(h, spacing)]
     segs += [np.column_stack([np.full_like(ys, x), ys]) for x in _row_positions(w, spacing)]
     pos, starts = _concat(segs)
-    return Path(
-        "grid", shape, pos, np.zeros(len(pos), bool), starts[1:], {"spacing": spacing, "step": step}
-    )
+    return Path("grid", shape, pos, np.zeros(len(pos), bool), starts[1:], {"spacing": spacing, "step": step})
 
 
 def _spiral_theta(s: np.ndarray, b: float) -> np.ndarray:
@@ -234,12 +229,8 @@ def _build_spiral(shape: tuple[int, int], spacing: float, step: float) -> Path:
     r = b * theta
     cx, cy = (w - 1) / 2, (h - 1) / 2
     pos = np.column_stack([cx + r * np.cos(theta), cy + r * np.sin(theta)])
-    blanked = (
-        (pos[:, 0] < -0.5) | (pos[:, 0] >= w - 0.5) | (pos[:, 1] < -0.5) | (pos[:, 1] >= h - 0.5)
-    )
-    return Path(
-        "spiral", shape, pos, blanked, np.zeros(0, np.int64), {"spacing": spacing, "step": step}
-    )
+    blanked = (pos[:, 0] < -0.5) | (pos[:, 0] >= w - 0.5) | (pos[:, 1] < -0.5) | (pos[:, 1] >= h - 0.5)
+    return Path("spiral", shape, pos, blanked, np.zeros(0, np.int64), {"spacing": spacing, "step": step})
 
 
 def _build_lissajous(shape: tuple[int, int], lobes: int, step: float) -> Path:
@@ -362,19 +353,13 @@ def _build_waypoints(shape: tuple[int, int], waypoints: Any, step: float) -> Pat
         raise InputError(f"waypoints must have shape (K, 2) with K >= 1, got {pts.shape}")
     if not np.isfinite(pts).all():
         raise InputError("waypoints contain NaN or inf")
-    inside = (
-        (pts[:, 0] >= -0.5) & (pts[:, 0] <= w - 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= h - 0.5)
-    )
+    inside = (pts[:, 0] >= -0.5) & (pts[:, 0] <= w - 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= h - 0.5)
     if not inside.all():
         bad = pts[~inside][0]
         raise InputError(
-            f"waypoints must lie in x in [-0.5, {w - 0.5}], y in [-0.5, {h - 0.5}]; "
-            f"got ({bad[0]:g}, {bad[1]:g})"
+            f"waypoints must lie in x in [-0.5, {w - 0.5}], y in [-0.5, {h - 0.5}]; got ({bad[0]:g}, {bad[1]:g})"
         )
-    segs = [
-        _samples_on_segment(pts[i], pts[i + 1], step, include_end=False)
-        for i in range(len(pts) - 1)
-    ]
+    segs = [_samples_on_segment(pts[i], pts[i + 1], step, include_end=False) for i in range(len(pts) - 1)]
     segs.append(pts[-1:].copy())
     pos = np.concatenate(segs, axis=0)
     return Path(
@@ -533,10 +518,7 @@ def make_path(
         raise InputError(f"unknown path parameter(s) {sorted(unknown)}; known: {sorted(known)}")
     explicit = spacing is not None or any(k in params for k in ("lobes", "n_points", "n_steps"))
     if coverage is not None and explicit:
-        raise InputError(
-            "give either coverage or an explicit density "
-            "(spacing, lobes, n_points, n_steps), not both"
-        )
+        raise InputError("give either coverage or an explicit density (spacing, lobes, n_points, n_steps), not both")
     if coverage is None and not explicit and kind != "waypoints":
         coverage = 0.1
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -557,9 +539,7 @@ def make_path(
             return _build_lissajous(shape, int(lobes), step)
         if coverage is None:
             raise InputError("lissajous takes coverage or lobes")
-        return _solve_spacing(
-            lambda p, s: _build_lissajous(shape, int(p), s), shape, coverage, integer=True
-        )
+        return _solve_spacing(lambda p, s: _build_lissajous(shape, int(p), s), shape, coverage, integer=True)
     if kind == "random":
         if "n_points" in params:
             n = int(check_number(params["n_points"], "n_points", 1, h * w))
@@ -572,9 +552,7 @@ def make_path(
         if "n_steps" in params:
             n = int(check_number(params["n_steps"], "n_steps", 1, 1e9))
             start = np.array([(w - 1) / 2, (h - 1) / 2])
-            pos = K.random_walk(
-                start, float(rng.uniform(0, 2 * np.pi)), rng.normal(0, sigma, n), step, h, w
-            )
+            pos = K.random_walk(start, float(rng.uniform(0, 2 * np.pi)), rng.normal(0, sigma, n), step, h, w)
             return Path(
                 "random-walk",
                 shape,

@@ -22,8 +22,9 @@ What happens to a commanded path, in order:
 5. **Registration.** A real scan generator files each sample under the pixel it *commanded*;
    that is the default here (``register="commanded"``), so coil errors show as distortion of
    the image, as they do on a microscope. Like a real scan system it compensates the coil's
-   steady lag by driving the coils ``lag_s = 2 damping / omega_n`` ahead of the command (feed
-   forward), so a beam moving at constant velocity is where it was told. What remains is the physics
+   steady lag by driving the coils ``lag_s = 2 damping / omega_n`` (less half a tick for the
+   hold) ahead of the command (feed forward), so a beam moving at constant velocity is where it
+   was told. The feed-forward never looks past the next jump. What remains is the physics
    that no delay removes: flyback relaxation, overshoot, rounded corners, the spiral's
    distortion near its centre, jitter and drift. ``register="actual"`` files samples where the
    beam really was (an idealised position sensor).
@@ -233,9 +234,7 @@ class PartialScan:
         return self.mask.shape  # type: ignore[return-value]
 
 
-def coil_matrices(
-    natural_freq_hz: float, damping: float, h_s: float
-) -> tuple[np.ndarray, np.ndarray]:
+def coil_matrices(natural_freq_hz: float, damping: float, h_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact zero-order-hold discretisation of ``x'' = w^2 (u - x) - 2 z w x'`` over ``h_s``.
 
     Returns ``a`` (2, 2) and ``b`` (2,) with ``[x, v]' = a @ [x, v] + b * u`` (x px, v px/s).
@@ -250,9 +249,7 @@ def coil_matrices(
     return np.ascontiguousarray(e[:2, :2]), np.ascontiguousarray(e[:2, 2])
 
 
-def _insert_settle_ticks(
-    path: Path, preset: Preset, dwell_s: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _insert_settle_ticks(path: Path, preset: Preset, dwell_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Insert the flyback/settle ticks before each jump of ``path``.
 
     Returns the command (M, 2) float64 px, the blanked flags (M,) bool, and the tick index at
@@ -282,9 +279,7 @@ def _insert_settle_ticks(
     return command, blanked, starts
 
 
-def _feed_forward(
-    command: np.ndarray, segment_starts: np.ndarray, ahead_ticks: float
-) -> np.ndarray:
+def _feed_forward(command: np.ndarray, segment_starts: np.ndarray, ahead_ticks: float) -> np.ndarray:
     """The coil drive: the command ``ahead_ticks`` early, never reaching past the next jump."""
     m = len(command)
     ticks = np.arange(m, dtype=np.float64)
@@ -294,9 +289,7 @@ def _feed_forward(
     return np.column_stack([np.interp(ahead, ticks, command[:, k]) for k in range(2)])
 
 
-def _jitter_and_drift(
-    m: int, dwell_s: float, preset: Preset, rng: np.random.Generator
-) -> np.ndarray:
+def _jitter_and_drift(m: int, dwell_s: float, preset: Preset, rng: np.random.Generator) -> np.ndarray:
     """(M, 2) px offset of the beam relative to the specimen from jitter minus drift."""
     px = 1.0 / preset.pixel_size_nm
     t = np.arange(m) * dwell_s
@@ -380,7 +373,9 @@ def simulate(
 
     command, blanked, jump_ticks = _insert_settle_ticks(path, p, dwell)
     m = len(command)
-    drive = _feed_forward(command, jump_ticks, p.lag_s / dwell) if p.lag_s > 0 else command
+    # the beam position of a tick is taken at its end, half a tick after the held command's
+    # mid-point, so half a tick less is needed
+    drive = _feed_forward(command, jump_ticks, p.lag_s / dwell - 0.5) if p.lag_s > 0 else command
     traj = beam_trajectory(drive, p, dwell, max(h, w))
     if not p.is_ideal:
         traj += _jitter_and_drift(m, dwell, p, rng)

@@ -54,9 +54,7 @@ DEFECT_KINDS: tuple[str, ...] = ("vacancy", "substitution")
 
 # Unit cells in units of the lattice spacing: basis vectors a1, a2 and (fx, fy, Z-role) sites,
 # where the Z-role is 0 (heavy), 1 (medium) or 2 (light) and picks one of three elements.
-LATTICES: dict[
-    str, tuple[tuple[float, float], tuple[float, float], tuple[tuple[float, float, int], ...]]
-] = {
+LATTICES: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[tuple[float, float, int], ...]]] = {
     "square": ((1.0, 0.0), (0.0, 1.0), ((0.0, 0.0, 0),)),
     "rectangular": ((1.0, 0.0), (0.0, 1.4), ((0.0, 0.0, 0),)),
     "hexagonal": ((1.0, 0.0), (0.5, math.sqrt(3) / 2), ((0.0, 0.0, 0),)),
@@ -114,9 +112,7 @@ def _sites(
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     basis_mat = rot @ (np.array([a1, a2]).T * spacing)  # columns are the lattice vectors
     h, w = shape
-    corners = np.array(
-        [[-margin, -margin], [w + margin, -margin], [-margin, h + margin], [w + margin, h + margin]]
-    )
+    corners = np.array([[-margin, -margin], [w + margin, -margin], [-margin, h + margin], [w + margin, h + margin]])
     frac = np.linalg.solve(basis_mat, (corners - origin).T)
     lo = np.floor(frac.min(axis=1)) - 1
     hi = np.ceil(frac.max(axis=1)) + 1
@@ -129,12 +125,7 @@ def _sites(
         roles.append(np.full(len(p), role, dtype=np.int32))
     pos = np.concatenate(pts)
     role = np.concatenate(roles)
-    keep = (
-        (pos[:, 0] > -margin)
-        & (pos[:, 0] < w + margin)
-        & (pos[:, 1] > -margin)
-        & (pos[:, 1] < h + margin)
-    )
+    keep = (pos[:, 0] > -margin) & (pos[:, 0] < w + margin) & (pos[:, 1] > -margin) & (pos[:, 1] < h + margin)
     return pos[keep], role[keep]
 
 
@@ -172,9 +163,7 @@ def _splat(shape: tuple[int, int], pos: np.ndarray, weight: np.ndarray) -> np.nd
     return img.reshape(h, w)
 
 
-def _render(
-    shape: tuple[int, int], pos: np.ndarray, weight: np.ndarray, sigma: float
-) -> np.ndarray:
+def _render(shape: tuple[int, int], pos: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
     """Columns as Gaussians of ``sigma`` px with peak height ``weight``."""
     img = _splat(shape, pos, weight)
     return ndimage.gaussian_filter(img, sigma, mode="constant") * (2 * math.pi * sigma**2)
@@ -192,9 +181,7 @@ def _z_intensity(z: np.ndarray) -> np.ndarray:
     return (z.astype(np.float64) / 79.0) ** 1.7
 
 
-def _polygon_inside(
-    pos: np.ndarray, centre: np.ndarray, radius: float, n_sides: int, angle: float
-) -> np.ndarray:
+def _polygon_inside(pos: np.ndarray, centre: np.ndarray, radius: float, n_sides: int, angle: float) -> np.ndarray:
     """Which points lie inside a regular polygon (n_sides >= 3) or a disc (n_sides == 0)."""
     d = pos - centre
     if n_sides == 0:
@@ -242,9 +229,7 @@ class _Scene:
         info = {"lattice": lattice, "angle_rad": angle, "elements": elements.tolist()}
         return pos, elements[role], info
 
-    def amorphous(
-        self, density: float, z_range: tuple[int, int], region: np.ndarray | None = None
-    ) -> None:
+    def amorphous(self, density: float, z_range: tuple[int, int], region: np.ndarray | None = None) -> None:
         """Random atoms at ``density`` per px^2 (only where ``region`` (H, W) is True, if given)."""
         h, w = self.shape
         n = self.rng.poisson(density * h * w)
@@ -308,9 +293,7 @@ def _scene_interface(s: _Scene, spacing: float) -> None:
         mine = side * ((pos - through) @ nrm) > 0.15 * sp
         s.add(pos[mine], z[mine], np.ones(mine.sum()), crystal=True)
         infos.append(info)
-    s.params.update(
-        {"interface_point": through.tolist(), "interface_normal": nrm.tolist(), "sides": infos}
-    )
+    s.params.update({"interface_point": through.tolist(), "interface_normal": nrm.tolist(), "sides": infos})
 
 
 def _scene_nanoparticle(s: _Scene, spacing: float) -> None:
@@ -358,11 +341,7 @@ def _scene_low_mag(s: _Scene, _spacing: float) -> None:
     """Particles, pores and support texture; columns unresolved (no atom annotations)."""
     h, w = s.shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    img = (
-        0.15
-        + 0.05 * _smooth_field(s.shape, min(h, w) / 6, s.rng)
-        + 0.02 * _smooth_field(s.shape, 2.0, s.rng)
-    )
+    img = 0.15 + 0.05 * _smooth_field(s.shape, min(h, w) / 6, s.rng) + 0.02 * _smooth_field(s.shape, 2.0, s.rng)
     n = int(s.rng.integers(5, 60))
     rmax = max(3.0, min(h, w) / 8)
     for _ in range(n):
@@ -492,9 +471,7 @@ def generate(
     else:
         image = clean.astype(np.float32)
 
-    on_image = (
-        (pos[:, 0] >= -0.5) & (pos[:, 0] < w - 0.5) & (pos[:, 1] >= -0.5) & (pos[:, 1] < h - 0.5)
-    )
+    on_image = (pos[:, 0] >= -0.5) & (pos[:, 0] < w - 0.5) & (pos[:, 1] >= -0.5) & (pos[:, 1] < h - 0.5)
     keep_cols = alive & on_image & (scene != "low-mag")
     defect_pos = np.concatenate([pos[vac], pos[sub]]) if n_def else np.zeros((0, 2))
     kinds = np.array(["vacancy"] * len(vac) + ["substitution"] * len(sub), dtype="<U12")

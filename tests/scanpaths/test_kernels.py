@@ -84,7 +84,9 @@ def test_rasterize_matches_twin_and_numpy(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(s1, s2)
     np.testing.assert_allclose(s1, s3)
     assert (c1 == c2).all() and (c1 == c3).all()
-    inside = use & (np.floor(pos + 0.5) >= 0).all(1) & (np.floor(pos[:, 0] + 0.5) < 37) & (np.floor(pos[:, 1] + 0.5) < 31)
+    inside = (
+        use & (np.floor(pos + 0.5) >= 0).all(1) & (np.floor(pos[:, 0] + 0.5) < 37) & (np.floor(pos[:, 1] + 0.5) < 31)
+    )
     assert c1.sum() == inside.sum()
 
 

@@ -64,7 +64,9 @@ def test_lissajous_coverage_grows_with_lobes(size: int, frac: float) -> None:
     coverage=st.floats(0.01, 0.3),
     seed=st.integers(0, 10_000),
 )
-def test_commanded_samples_lie_in_the_image_or_are_blanked(kind: str, h: int, w: int, coverage: float, seed: int) -> None:
+def test_commanded_samples_lie_in_the_image_or_are_blanked(
+    kind: str, h: int, w: int, coverage: float, seed: int
+) -> None:
     try:
         path = make_path(kind, (h, w), coverage=coverage, seed=seed)
     except InputError as exc:  # only allowed when the kind cannot reach this coverage here
