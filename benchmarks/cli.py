@@ -74,6 +74,7 @@ def _cmd_paths(args: argparse.Namespace) -> int:
         preset=args.preset,
         seed=args.seed,
         kinds=args.kinds,
+        dpi=args.dpi,
     )
     print(f"{'path':<12} {'coverage':>9} {'time ms':>9} {'median err px':>14} {'max err px':>11}")
     for r in rows:
@@ -89,7 +90,7 @@ def _cmd_specimens(args: argparse.Namespace) -> int:
     from .panels import specimen_gallery
 
     _prepare(args.out)
-    specimen_gallery(args.out, n=args.n, size=args.size, seed=args.seed)
+    specimen_gallery(args.out, n=args.n, size=args.size, seed=args.seed, dpi=args.dpi)
     print(f"wrote {args.out}")
     return 0
 
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=FsPath("paths.png"),
         help="output PNG/PDF (default paths.png)",
     )
+    p.add_argument("--dpi", type=int, default=110, help="resolution of the PNG (default 110)")
     p.set_defaults(func=_cmd_paths)
 
     p = sub.add_parser(
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256, help="image size in px (default 256)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("-o", "--out", type=_out_file, default=FsPath("specimens.png"), help="output PNG/PDF")
+    p.add_argument("--dpi", type=int, default=110, help="resolution of the PNG (default 110)")
     p.set_defaults(func=_cmd_specimens)
 
     p = sub.add_parser(
@@ -299,6 +302,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"--path must be one of {', '.join(scanpaths.PATH_KINDS)}; got {args.path!r}")
     if args.command == "simulate" and args.synthetic is not None and not 16 <= args.synthetic <= 8192:
         raise InputError(f"--synthetic must be in [16, 8192], got {args.synthetic}")
+    if getattr(args, "dpi", 100) is not None and not 20 <= getattr(args, "dpi", 100) <= 600:
+        raise InputError(f"--dpi must be in [20, 600], got {args.dpi}")
     if args.command == "specimens" and not 1 <= args.n <= 64:
         raise InputError(f"-n must be in [1, 64], got {args.n}")
 

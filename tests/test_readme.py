@@ -1,0 +1,29 @@
+"""The README's two set-up commands are exactly what CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _setup_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Set-up", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "README's Set-up section has no bash block"
+    return [line.strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_has_two_setup_commands_and_ci_runs_them() -> None:
+    commands = _setup_commands()
+    assert len(commands) == 2
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    for cmd in commands:
+        assert cmd in ci, f"CI does not run the README command: {cmd}"
+
+
+def test_readme_pictures_exist() -> None:
+    for ref in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text()):
+        assert (ROOT / ref).is_file(), ref
