@@ -157,3 +157,14 @@ def test_module_runs_without_console_script() -> None:
         [sys.executable, "-m", "benchmarks.cli", "presets"], capture_output=True, text=True, check=False
     )
     assert res.returncode == 0 and "typical" in res.stdout
+
+
+@pytest.mark.parametrize("size", [64, 256, 512, 1024])
+@pytest.mark.parametrize("coverage", [0.01, 0.05, 0.1, 0.3])
+def test_demo_waypoints_reach_the_coverage_they_are_drawn_for(size: int, coverage: float) -> None:
+    import scanpaths
+    from benchmarks.panels import demo_waypoints
+
+    pts = demo_waypoints((size, size), seed=1, coverage=coverage)
+    path = scanpaths.make_path("waypoints", (size, size), coverage=coverage, waypoints=pts)
+    assert abs(path.coverage - coverage) <= 0.05 * coverage
