@@ -119,7 +119,9 @@ _MAINS = ((50.0, 0.010), (150.0, 0.004), (250.0, 0.002))
 #:   dwell times of 0.1-20 us per pixel are in use; 1 us is a common fast-scan setting.
 #: - After a raster flyback the beam relaxes as x_nom - A exp(-t / tau) and the first ~60 us of
 #:   a line are unusable (Mullarkey et al., Microsc. Microanal. 2022): that is tau ~ 15-20 us
-#:   for ``typical``, here damping 0.7 at 12 kHz (tau = 19 us, overshoot 4.6 %).
+#:   for ``typical``, here damping 0.7 at 12 kHz (tau = 19 us, overshoot 4.6 %); with its
+#:   flyback this leaves the first ~70 us of a 512 px line more than 1 px off (measured in
+#:   ``tests/scanpaths/test_physics.py``).
 #:   ``fast-coils`` is a modern fast-scan system (tau ~ 2 us), ``slow-coils`` an older or
 #:   large-inductance coil (tau ~ 64 us, underdamped).
 #: - Flyback wastes most of the time below ~5 us dwell (Mullarkey 2022): the slew limits

@@ -184,3 +184,14 @@ def test_bad_images_are_rejected() -> None:
             simulate(img, path)
     with pytest.raises(InputError, match="scanpaths.Path"):
         simulate(np.zeros((32, 32)), "spiral")  # type: ignore[arg-type]
+
+
+def test_typical_flyback_spoils_tens_of_microseconds_of_each_line() -> None:
+    """Mullarkey et al. (2022): after a raster flyback the first ~60 us of a line are unusable."""
+    p = replace(PRESETS["typical"], jitter_lines=(), jitter_white_nm=0.0, drift_nm_per_s=0.0, drift_walk_nm=0.0)
+    scan = simulate(np.zeros((512, 512)), make_path("raster", (512, 512), spacing=64), preset=p)
+    on = ~scan.blanked
+    err = np.hypot(*(scan.trajectory - scan.commanded).T)
+    start = (np.flatnonzero(on[1:] & ~on[:-1]) + 1)[3]
+    spoiled_us = np.argmax(err[start:] < 1.0) * p.dwell_s * 1e6
+    assert 30 <= spoiled_us <= 120
