@@ -124,6 +124,11 @@ def path_coverage(path: Path) -> float:
 
 
 # --------------------------------------------------------------------------- builders
+def _smooth_path(kind: str, shape: tuple[int, int], pos: np.ndarray, params: dict[str, Any]) -> Path:
+    """A path the beam follows continuously: never blanked, no jumps."""
+    return Path(kind, shape, pos, np.zeros(len(pos), bool), np.zeros(0, np.int64), params)
+
+
 def _samples_on_segment(p0: np.ndarray, p1: np.ndarray, step: float, include_end: bool) -> np.ndarray:
     """(n, 2) points from ``p0`` towards ``p1`` spaced ``step`` px (``p0`` included)."""
     length = float(np.hypot(*(p1 - p0)))
@@ -184,14 +189,7 @@ def _build_serpentine(shape: tuple[int, int], spacing: float, step: float) -> Pa
             if len(turn):
                 segs.append(turn)
     pos, _ = _concat(segs)
-    return Path(
-        "serpentine",
-        shape,
-        pos,
-        np.zeros(len(pos), bool),
-        np.zeros(0, np.int64),
-        {"spacing": spacing, "step": step},
-    )
+    return _smooth_path("serpentine", shape, pos, {"spacing": spacing, "step": step})
 
 
 def _build_grid(shape: tuple[int, int], spacing: float, step: float) -> Path:
@@ -256,14 +254,7 @@ def _build_lissajous(shape: tuple[int, int], lobes: int, step: float) -> Path:
             ay + ay * np.sin(2 * np.pi * (n + 1) * t),
         ]
     )
-    return Path(
-        "lissajous",
-        shape,
-        pos,
-        np.zeros(len(pos), bool),
-        np.zeros(0, np.int64),
-        {"lobes": n, "step": step},
-    )
+    return _smooth_path("lissajous", shape, pos, {"lobes": n, "step": step})
 
 
 def _build_random(shape: tuple[int, int], n_points: int, rng: np.random.Generator) -> Path:
@@ -334,14 +325,7 @@ def _build_random_walk(
                 f"within {limit} steps; ask for a lower coverage"
             )
         turns = np.concatenate([turns, rng.normal(0.0, turn_sigma, size=len(turns))])
-    path = Path(
-        "random-walk",
-        shape,
-        pos,
-        np.zeros(len(pos), bool),
-        np.zeros(0, np.int64),
-        {"step": step, "turn_sigma": turn_sigma},
-    )
+    path = _smooth_path("random-walk", shape, pos, {"step": step, "turn_sigma": turn_sigma})
     return _truncate_to_coverage(path, target_pixels)
 
 
@@ -362,14 +346,7 @@ def _build_waypoints(shape: tuple[int, int], waypoints: Any, step: float) -> Pat
     segs = [_samples_on_segment(pts[i], pts[i + 1], step, include_end=False) for i in range(len(pts) - 1)]
     segs.append(pts[-1:].copy())
     pos = np.concatenate(segs, axis=0)
-    return Path(
-        "waypoints",
-        shape,
-        pos,
-        np.zeros(len(pos), bool),
-        np.zeros(0, np.int64),
-        {"step": step, "n_waypoints": len(pts)},
-    )
+    return _smooth_path("waypoints", shape, pos, {"step": step, "n_waypoints": len(pts)})
 
 
 _SPACING_BUILDERS: dict[str, Callable[[tuple[int, int], float, float], Path]] = {
@@ -553,14 +530,7 @@ def make_path(
             n = int(check_number(params["n_steps"], "n_steps", 1, 1e9))
             start = np.array([(w - 1) / 2, (h - 1) / 2])
             pos = K.random_walk(start, float(rng.uniform(0, 2 * np.pi)), rng.normal(0, sigma, n), step, h, w)
-            return Path(
-                "random-walk",
-                shape,
-                pos,
-                np.zeros(len(pos), bool),
-                np.zeros(0, np.int64),
-                {"step": step, "turn_sigma": sigma},
-            )
+            return _smooth_path("random-walk", shape, pos, {"step": step, "turn_sigma": sigma})
         assert target_pixels is not None
         path = _build_random_walk(shape, target_pixels, 1.0, sigma, rng)
         return _checked(path, coverage) if coverage is not None else path
