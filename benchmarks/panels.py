@@ -18,30 +18,11 @@ from scanpaths.physics import PartialScan  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-__all__ = ["demo_waypoints", "paths_panel", "specimen_gallery"]
-
-
-def demo_waypoints(shape: tuple[int, int], seed: int = 0, coverage: float = 0.1) -> np.ndarray:
-    """A smooth random polyline (n, 2) (x, y) px, standing in for an agent's path, long enough
-    to cover ``coverage`` of the image with room to spare."""
-    h, w = shape
-    rng = np.random.default_rng(seed)
-    seg = 0.06 * min(h, w)
-    n = int(np.ceil(2.0 * coverage * h * w / seg)) + 2
-    heading = np.cumsum(rng.normal(0, 0.35, n))
-    pts = np.empty((n, 2))
-    pts[0] = ((w - 1) / 2, (h - 1) / 2)
-    for i in range(1, n):
-        nxt = pts[i - 1] + seg * np.array([np.cos(heading[i]), np.sin(heading[i])])
-        if not (0 <= nxt[0] <= w - 1 and 0 <= nxt[1] <= h - 1):
-            heading[i:] += np.pi / 2 + rng.uniform(0, np.pi / 2)
-            nxt = np.clip(nxt, 0, [w - 1, h - 1])
-        pts[i] = nxt
-    return pts
+__all__ = ["paths_panel", "specimen_gallery"]
 
 
 def _path_for(kind: str, size: int, coverage: float, seed: int) -> scanpaths.Path:
-    extra = {"waypoints": demo_waypoints((size, size), seed, coverage)} if kind == "waypoints" else {}
+    extra = {"waypoints": scanpaths.paths.random_polyline((size, size), seed, coverage)} if kind == "waypoints" else {}
     return scanpaths.make_path(kind, (size, size), coverage=coverage, seed=seed, **extra)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["IMAGE_SUFFIXES", "load_image", "normalise", "save_image"]
+__all__ = ["IMAGE_SUFFIXES", "load_image", "normalise", "read_array", "save_image"]
 
 _TIFF = (".tif", ".tiff")
 _NUMPY = (".npy", ".npz")
@@ -74,7 +74,7 @@ def _read_microscope(path: FsPath) -> np.ndarray:
 
 
 def load_image(path: str | os.PathLike[str], *, frame: int = 0, key: str | None = None) -> np.ndarray:
-    """Load an image file as (H, W) float32 in [0, 1].
+    """Load an image file as (H, W) float32 in [0, 1] (scaled by its own minimum and maximum).
 
     Args:
         path: a .tif/.tiff, .npy, .npz, .png/.jpg, or (with the ``formats`` extra) .dm3/.dm4/.emd.
@@ -86,6 +86,23 @@ def load_image(path: str | os.PathLike[str], *, frame: int = 0, key: str | None 
             holds NaN/inf, or is constant.
     """
     p = FsPath(path)
+    return normalise(_to_2d(_read(p, key), frame, p.name), p.name)
+
+
+def read_array(path: str | os.PathLike[str], *, frame: int = 0, key: str | None = None) -> np.ndarray:
+    """Load an image file as a (H, W) array **without** rescaling (partial-scan values, masks).
+
+    8-bit PNG/JPEG are divided by 255; other files keep their numbers and dtype.
+    """
+    p = FsPath(path)
+    arr = _read(p, key)
+    if p.suffix.lower() in _PICTURE and np.asarray(arr).dtype == np.uint8:
+        arr = np.asarray(arr, dtype=np.float32) / 255.0
+    return _to_2d(arr, frame, p.name)
+
+
+def _read(p: FsPath, key: str | None) -> Any:
+    """The raw array of a file, with one-line errors for missing, foreign or corrupt files."""
     suffix = p.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
         raise InputError(f"{p}: unsupported file type {suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
@@ -110,14 +127,15 @@ def load_image(path: str | os.PathLike[str], *, frame: int = 0, key: str | None 
             from PIL import Image
 
             with Image.open(p) as im:
-                arr = np.asarray(im.convert("F") if im.mode not in ("RGB", "RGBA") else im)
+                keep = im.mode in ("L", "RGB", "RGBA", "I", "I;16", "F")
+                arr = np.asarray(im if keep else im.convert("F"))
         else:
             arr = _read_microscope(p)
     except InputError:
         raise
     except Exception as exc:  # a corrupt or foreign file: one line, naming the file
         raise InputError(f"{p}: cannot read ({type(exc).__name__}: {exc})".splitlines()[0]) from None
-    return normalise(_to_2d(arr, frame, p.name), p.name)
+    return arr
 
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 from . import _kernels as K
 from .errors import InputError, check_number, check_shape
 
-__all__ = ["PATH_KINDS", "Path", "make_path", "path_coverage"]
+__all__ = ["PATH_KINDS", "Path", "make_path", "path_coverage", "random_polyline"]
 
 #: Names accepted by :func:`make_path`.
 PATH_KINDS: tuple[str, ...] = (
@@ -540,3 +540,24 @@ def make_path(
     path = _build_waypoints(shape, params["waypoints"], step)
     path = _truncate_to_coverage(path, target_pixels)
     return _checked(path, coverage) if coverage is not None else path
+
+
+def random_polyline(
+    shape: tuple[int, int], seed: int | np.random.Generator | None = 0, coverage: float = 0.1
+) -> np.ndarray:
+    """A smooth random polyline (n, 2) (x, y) px, standing in for an agent's path, long enough
+    to cover ``coverage`` of the image with room to spare."""
+    h, w = shape
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    seg = 0.06 * min(h, w)
+    n = int(np.ceil(2.0 * coverage * h * w / seg)) + 2
+    heading = np.cumsum(rng.normal(0, 0.35, n))
+    pts = np.empty((n, 2))
+    pts[0] = ((w - 1) / 2, (h - 1) / 2)
+    for i in range(1, n):
+        nxt = pts[i - 1] + seg * np.array([np.cos(heading[i]), np.sin(heading[i])])
+        if not (0 <= nxt[0] <= w - 1 and 0 <= nxt[1] <= h - 1):
+            heading[i:] += np.pi / 2 + rng.uniform(0, np.pi / 2)
+            nxt = np.clip(nxt, 0, [w - 1, h - 1])
+        pts[i] = nxt
+    return pts

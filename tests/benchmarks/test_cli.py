@@ -161,10 +161,66 @@ def test_module_runs_without_console_script() -> None:
 
 @pytest.mark.parametrize("size", [64, 256, 512, 1024])
 @pytest.mark.parametrize("coverage", [0.01, 0.05, 0.1, 0.3])
-def test_demo_waypoints_reach_the_coverage_they_are_drawn_for(size: int, coverage: float) -> None:
+def test_random_polyline_reaches_the_coverage_it_is_drawn_for(size: int, coverage: float) -> None:
     import scanpaths
-    from benchmarks.panels import demo_waypoints
 
-    pts = demo_waypoints((size, size), seed=1, coverage=coverage)
+    pts = scanpaths.paths.random_polyline((size, size), seed=1, coverage=coverage)
     path = scanpaths.make_path("waypoints", (size, size), coverage=coverage, waypoints=pts)
     assert abs(path.coverage - coverage) <= 0.05 * coverage
+
+
+def _tiny_checkpoint(path: Path) -> Path:
+    import torch
+
+    from completion.model import Generator
+    from completion.neural import export_generator
+
+    torch.manual_seed(0)
+    export_generator(Generator(width=4), path, {"stage": "test"})
+    return path
+
+
+def test_complete_a_simulated_npz_and_tiff_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tifffile
+
+    ckpt = _tiny_checkpoint(tmp_path / "tiny.pt")
+    scan = tmp_path / "scan.npz"
+    assert main(["simulate", "--synthetic", "64", "--coverage", "0.1", "-o", str(scan)]) == 0
+    out = tmp_path / "done.tif"
+    assert main(["complete", str(scan), "--model", str(ckpt), "-o", str(out)]) == 0
+    img = tifffile.imread(out)
+    assert img.shape == (64, 64) and img.dtype == np.float32 and 0 <= img.min() and img.max() <= 1
+    with np.load(scan) as z:
+        tifffile.imwrite(tmp_path / "v.tif", z["values"])
+        tifffile.imwrite(tmp_path / "m.tif", z["mask"].astype(np.uint8))
+    out2 = tmp_path / "lin.tif"
+    assert (
+        main(["complete", str(tmp_path / "v.tif"), str(tmp_path / "m.tif"), "--model", "linear", "-o", str(out2)]) == 0
+    )
+    assert "with linear" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["complete"], "give SCAN"),
+        (["complete", "v.npy"], "no such file"),
+        (["complete", "--model", "bicubic", "--demo"], "completer must be one of"),
+        (["complete", "--model", "missing.pt", "--demo"], "no such checkpoint"),
+    ],
+)
+def test_complete_bad_input(
+    argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if argv[1:2] == ["v.npy"]:
+        argv = [*argv, "m.npy"]
+    assert _exit_code(argv) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_complete_demo_with_the_shipped_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo.png"
+    assert main(["complete", "--demo", "-o", str(out)]) == 0
+    assert _png_ok(out)
+    assert "MSE vs noise-free truth" in capsys.readouterr().out

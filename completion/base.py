@@ -1,0 +1,99 @@
+"""The :class:`Completer` interface and the input checks every completer shares.
+
+Array conventions: ``values`` (H, W) float in [0, 1], 0 where unseen; ``mask`` (H, W) bool,
+True where a sample was recorded. Batches are (N, H, W). A completer returns float32 images of
+the same shape.
+
+Input rules (checked at the public edge, one-line :class:`~scanpaths.errors.InputError`):
+
+- ``values`` must be real and finite, ``mask`` bool (or integer 0/1); shapes must match;
+- values under the mask are **clipped** to [0, 1]: dose noise (counts / dose) can push single
+  samples a little past 1. Values far outside (below -0.5 or above 2) are rejected as not
+  normalised, since clipping them would be a silent wrong answer;
+- values where ``mask`` is False are ignored;
+- a mask with no True pixel is an error; a mask that is all True returns the (clipped) values.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from scanpaths.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Completer", "check_inputs"]
+
+_MIN_SIZE = 8
+_MAX_SIZE = 8192
+
+
+def check_inputs(values: Any, mask: Any, batch: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and normalise ``values`` and ``mask``.
+
+    Returns ``values`` as float32 with unseen pixels 0 and seen ones clipped to [0, 1], and
+    ``mask`` as bool; both (H, W), or (N, H, W) when ``batch``.
+    """
+    ndim = 3 if batch else 2
+    shape_txt = "(N, H, W)" if batch else "(H, W)"
+    v = np.asarray(values)
+    m = np.asarray(mask)
+    if v.dtype == bool or not (np.issubdtype(v.dtype, np.floating) or np.issubdtype(v.dtype, np.integer)):
+        raise InputError(f"values must be a real float array, got dtype {v.dtype}")
+    if m.dtype != bool:
+        if np.issubdtype(m.dtype, np.integer) and m.size and set(np.unique(m)) <= {0, 1}:
+            m = m.astype(bool)
+        else:
+            raise InputError(f"mask must be bool (or integers 0/1), got dtype {m.dtype}")
+    if v.ndim != ndim or m.ndim != ndim:
+        raise InputError(f"values and mask must be {shape_txt}, got {v.shape} and {m.shape}")
+    if v.shape != m.shape:
+        raise InputError(f"values and mask shapes differ: {v.shape} vs {m.shape}")
+    h, w = v.shape[-2:]
+    if not (_MIN_SIZE <= h <= _MAX_SIZE and _MIN_SIZE <= w <= _MAX_SIZE):
+        raise InputError(f"image size must be in [{_MIN_SIZE}, {_MAX_SIZE}] px per side, got {h}x{w}")
+    seen = v[m]
+    if not np.isfinite(seen).all():
+        raise InputError("values contain NaN or inf where mask is True")
+    per_image = m.reshape(-1, h * w).any(axis=1) if batch else np.array([m.any()])
+    if not per_image.all():
+        which = "" if not batch else f" (image {int(np.argmin(per_image))} of the batch)"
+        raise InputError(f"mask has no True pixel{which}: nothing was scanned")
+    if seen.size and (seen.min() < -0.5 or seen.max() > 2.0):
+        raise InputError(
+            f"values must be normalised to [0, 1] (got samples in [{seen.min():.3g}, {seen.max():.3g}]); "
+            "scale the scan first"
+        )
+    out = np.zeros(v.shape, dtype=np.float32)
+    out[m] = np.clip(seen, 0.0, 1.0)
+    return out, m
+
+
+class Completer(ABC):
+    """Anything that fills in the unseen pixels of a partial scan."""
+
+    #: short name used by the CLI and the benchmarks
+    name: str = "completer"
+
+    def complete(self, values: Any, mask: Any) -> np.ndarray:
+        """Complete one partial scan: (H, W) values and mask -> (H, W) float32 image in [0, 1]."""
+        v, m = check_inputs(values, mask)
+        if m.all():
+            return v
+        return self._complete(v, m)
+
+    def complete_batch(self, values: Any, mask: Any) -> np.ndarray:
+        """Complete a batch: (N, H, W) values and mask -> (N, H, W) float32."""
+        v, m = check_inputs(values, mask, batch=True)
+        return np.stack([vi if mi.all() else self._complete(vi, mi) for vi, mi in zip(v, m, strict=True)])
+
+    @abstractmethod
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Complete checked inputs: values float32 (H, W) in [0, 1], mask bool (H, W)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

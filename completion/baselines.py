@@ -1,0 +1,205 @@
+"""Classical completers, all on the CPU: what a microscopist would otherwise use.
+
+- ``nearest``: each pixel takes the value of the nearest sample (Euclidean distance transform).
+- ``linear``: piecewise-linear interpolation on the Delaunay triangulation of the samples;
+  outside their convex hull, the nearest sample.
+- ``harmonic``: Laplace inpainting, the smoothest fill: unknown pixels solve the 5-point
+  Laplace equation with the samples as Dirichlet data (one sparse direct solve).
+- ``tv``: total-variation inpainting (edge-preserving): Chambolle-Pock primal-dual iterations
+  started from the harmonic fill, samples held fixed.
+- ``fourier``: sparse-spectrum inpainting (iterative hard thresholding of the 2-D Fourier
+  transform, started from a pull-push fill): lattices are a few Fourier peaks, so this
+  continues atomic columns across gaps that the smooth fills blur away. The same fill is an
+  input of the neural generator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spl
+from scipy import interpolate, ndimage
+
+from scanpaths.errors import InputError
+
+from .base import Completer
+
+__all__ = [
+    "BASELINES",
+    "FourierCompleter",
+    "HarmonicCompleter",
+    "LinearCompleter",
+    "NearestCompleter",
+    "TVCompleter",
+    "get_baseline",
+    "tv_refine",
+]
+
+
+class NearestCompleter(Completer):
+    """Nearest-sample fill."""
+
+    name = "nearest"
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        _, (iy, ix) = ndimage.distance_transform_edt(~mask, return_indices=True)
+        return values[iy, ix].astype(np.float32)
+
+
+class LinearCompleter(Completer):
+    """Delaunay piecewise-linear interpolation, nearest sample outside the hull."""
+
+    name = "linear"
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        ys, xs = np.nonzero(mask)
+        if len(xs) < 3 or np.linalg.matrix_rank(np.column_stack([xs - xs[0], ys - ys[0]])) < 2:
+            return NearestCompleter()._complete(values, mask)  # collinear samples: no triangles
+        pts = np.column_stack([xs, ys]).astype(np.float64)
+        interp = interpolate.LinearNDInterpolator(pts, values[ys, xs].astype(np.float64), fill_value=np.nan)
+        uy, ux = np.nonzero(~mask)
+        out = values.astype(np.float64).copy()
+        out[uy, ux] = interp(np.column_stack([ux, uy]).astype(np.float64))
+        holes = np.isnan(out)
+        if holes.any():
+            out[holes] = NearestCompleter()._complete(values, mask)[holes]
+        return out.astype(np.float32)
+
+
+def _laplacian(h: int, w: int) -> sp.csr_matrix:
+    """5-point graph Laplacian of an h x w grid (Neumann borders), (h w, h w) sparse."""
+    n = h * w
+    idx = np.arange(n).reshape(h, w)
+    right = (idx[:, :-1].ravel(), idx[:, 1:].ravel())
+    down = (idx[:-1, :].ravel(), idx[1:, :].ravel())
+    a = np.concatenate([right[0], down[0]])
+    b = np.concatenate([right[1], down[1]])
+    ones = np.ones(len(a))
+    adj = sp.coo_matrix((ones, (a, b)), shape=(n, n))
+    adj = (adj + adj.T).tocsr()
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    return (sp.diags(deg) - adj).tocsr()
+
+
+class HarmonicCompleter(Completer):
+    """Laplace (harmonic) inpainting by one sparse direct solve."""
+
+    name = "harmonic"
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        h, w = values.shape
+        lap = _laplacian(h, w)
+        known = mask.ravel()
+        unknown = ~known
+        v = values.ravel().astype(np.float64)
+        a = lap[unknown][:, unknown].tocsc()
+        rhs = -(lap[unknown][:, known] @ v[known])
+        out = v.copy()
+        out[unknown] = spl.spsolve(a, rhs)
+        return np.clip(out, 0.0, 1.0).reshape(h, w).astype(np.float32)
+
+
+def _grad(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    gx = np.zeros_like(u)
+    gy = np.zeros_like(u)
+    gx[:, :-1] = u[:, 1:] - u[:, :-1]
+    gy[:-1, :] = u[1:, :] - u[:-1, :]
+    return gx, gy
+
+
+def _div(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    d = np.zeros_like(px)
+    d[:, 0] = px[:, 0]
+    d[:, 1:-1] = px[:, 1:-1] - px[:, :-2]
+    d[:, -1] = -px[:, -2]
+    d[0, :] += py[0, :]
+    d[1:-1, :] += py[1:-1, :] - py[:-2, :]
+    d[-1, :] += -py[-2, :]
+    return d
+
+
+class TVCompleter(Completer):
+    """Total-variation inpainting (isotropic TV, samples fixed), Chambolle-Pock iterations.
+
+    Args:
+        iterations: primal-dual iterations (default 150), started from the harmonic fill.
+    """
+
+    name = "tv"
+
+    def __init__(self, iterations: int = 150) -> None:
+        if not 1 <= int(iterations) <= 100_000:
+            raise InputError(f"iterations must be in [1, 100000], got {iterations}")
+        self.iterations = int(iterations)
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return tv_refine(values, mask, HarmonicCompleter()._complete(values, mask), self.iterations)
+
+
+def tv_refine(values: np.ndarray, mask: np.ndarray, init: np.ndarray, iterations: int = 150) -> np.ndarray:
+    """Chambolle-Pock TV inpainting from ``init`` (H, W), samples fixed; (H, W) float32.
+
+    :class:`TVCompleter` starts from the harmonic fill; pass one already computed to save it.
+    """
+    u = init.astype(np.float64).copy()
+    known = values.astype(np.float64)
+    tau = sigma = 1.0 / np.sqrt(8.0)
+    px = np.zeros_like(u)
+    py = np.zeros_like(u)
+    ubar = u.copy()
+    for _ in range(iterations):
+        gx, gy = _grad(ubar)
+        px += sigma * gx
+        py += sigma * gy
+        norm = np.maximum(1.0, np.sqrt(px**2 + py**2))
+        px /= norm
+        py /= norm
+        u_old = u
+        u = u + tau * _div(px, py)
+        u[mask] = known[mask]  # projection onto the data constraint
+        ubar = 2 * u - u_old
+    return np.clip(u, 0.0, 1.0).astype(np.float32)
+
+
+class FourierCompleter(Completer):
+    """Sparse-spectrum (Fourier iterative hard thresholding) inpainting, on the CPU.
+
+    Args:
+        iterations: thresholding iterations (default 60, as the generator's input uses).
+    """
+
+    name = "fourier"
+
+    def __init__(self, iterations: int = 60) -> None:
+        if not 2 <= int(iterations) <= 10_000:
+            raise InputError(f"iterations must be in [2, 10000], got {iterations}")
+        self.iterations = int(iterations)
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        from .model import pull_push, sparse_spectrum_fill
+
+        with torch.no_grad():
+            v = torch.from_numpy(values)[None, None]
+            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+            fill, _ = pull_push(v, m)
+            out = sparse_spectrum_fill(v, m, fill, self.iterations)
+        return out[0, 0].numpy().astype(np.float32)
+
+
+#: The classical completers by name.
+BASELINES: dict[str, type[Completer]] = {
+    "nearest": NearestCompleter,
+    "linear": LinearCompleter,
+    "harmonic": HarmonicCompleter,
+    "tv": TVCompleter,
+    "fourier": FourierCompleter,
+}
+
+
+def get_baseline(name: str) -> Completer:
+    """A classical completer by name (one of :data:`BASELINES`)."""
+    if name not in BASELINES:
+        raise InputError(f"baseline must be one of {', '.join(BASELINES)}; got {name!r}")
+    return BASELINES[name]()

@@ -1,0 +1,185 @@
+"""Training pairs for the completion model, made on the fly by :mod:`scanpaths`.
+
+Each pair is a random crop of a specimen (flipped and rotated by a multiple of 90 degrees),
+scanned along a path of random kind and coverage (log-uniform in [1/100, 1/10]) through a random
+physics preset, sometimes with extra Poisson dose noise. The input is the partial scan
+(values, mask); the target is the specimen's **noise-free** image, so the model learns to
+complete and denoise at once. For the user's own images (no noise-free version exists) the
+target is the image itself.
+
+Specimens come from a pool of synthetic images that is refreshed as training goes, plus the
+user's image folder if given. Specimen seeds are kept apart: training draws from
+``10_000_000 + 1_000_000 * seed + 100_000 * rank + i``, the validation set during training
+uses 900_000 + i, and the benchmarks' held-out sets use seeds below 1_000_000.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import scanpaths
+from scanpaths.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DataConfig", "PairSource", "make_pair"]
+
+#: First specimen seed used for training (benchmarks evaluate on seeds below 1_000_000).
+TRAIN_SEED_BASE = 10_000_000
+
+#: How often each preset is drawn for a training pair.
+PRESET_WEIGHTS: dict[str, float] = {"ideal": 0.15, "typical": 0.45, "fast-coils": 0.2, "slow-coils": 0.2}
+
+
+@dataclass
+class DataConfig:
+    """How training pairs are drawn.
+
+    Attributes:
+        crop: crop size in px (square).
+        pool_size: synthetic specimens kept in memory.
+        pool_shape: size of each synthetic specimen in px (crops are cut from it).
+        refresh: specimens replaced in the pool per batch drawn.
+        coverage: (low, high) coverage range, drawn log-uniformly.
+        dose_prob: probability of extra dose noise; dose: (low, high) electrons per sample.
+        kinds: path kinds to draw from.
+        user_dir: optional folder of the user's images (TIFF/NumPy/PNG), mixed in at
+            ``user_fraction``.
+    """
+
+    crop: int = 128
+    pool_size: int = 600
+    pool_shape: int = 256
+    refresh: int = 2
+    coverage: tuple[float, float] = (0.01, 0.1)
+    dose_prob: float = 0.3
+    dose: tuple[float, float] = (5.0, 500.0)
+    kinds: tuple[str, ...] = tuple(scanpaths.PATH_KINDS)
+    user_dir: str | None = None
+    user_fraction: float = 0.5
+    presets: dict[str, float] = field(default_factory=lambda: dict(PRESET_WEIGHTS))
+
+
+def _augment(rng: np.random.Generator, *imgs: np.ndarray) -> list[np.ndarray]:
+    k = int(rng.integers(4))
+    flip = bool(rng.integers(2))
+    out = []
+    for im in imgs:
+        im = np.rot90(im, k)
+        if flip:
+            im = im[:, ::-1]
+        out.append(np.ascontiguousarray(im))
+    return out
+
+
+def make_pair(
+    image: np.ndarray,
+    target: np.ndarray,
+    rng: np.random.Generator,
+    kind: str,
+    coverage: float,
+    preset: str,
+    dose: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scan ``image`` along a fresh path; return (values, mask, target), all (H, W)."""
+    shape = image.shape
+    extra = {}
+    if kind == "waypoints":
+        extra["waypoints"] = scanpaths.paths.random_polyline(shape, rng, coverage)
+    try:
+        path = scanpaths.make_path(kind, shape, coverage=coverage, seed=rng, **extra)
+    except InputError:  # this kind cannot reach this coverage on this crop
+        path = scanpaths.make_path("spiral", shape, coverage=coverage)
+    scan = scanpaths.simulate(image, path, preset=preset, dose=dose, seed=rng)
+    values = np.clip(scan.values, 0.0, 1.0)
+    return values, scan.mask, target.astype(np.float32)
+
+
+class PairSource:
+    """Draws batches of training pairs (see the module docstring)."""
+
+    def __init__(self, cfg: DataConfig, seed: int = 0, rank: int = 0, progress: bool = True) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng([seed, rank, 7])
+        self._next_seed = TRAIN_SEED_BASE + 1_000_000 * seed + 100_000 * rank
+        self.pool: list[tuple[np.ndarray, np.ndarray]] = []
+        self.pool_seeds: list[int] = []
+        for _ in tqdm(range(cfg.pool_size), desc="specimen pool", unit="img", disable=not progress, leave=False):
+            self.pool_seeds.append(self._next_seed)
+            self.pool.append(self._new_specimen())
+        self.user: list[np.ndarray] = []
+        if cfg.user_dir:
+            files = sorted(p for p in FsPath(cfg.user_dir).iterdir() if p.suffix.lower() in scanpaths.io.IMAGE_SUFFIXES)
+            if not files:
+                raise InputError(f"{cfg.user_dir}: no images ({' '.join(scanpaths.io.IMAGE_SUFFIXES)}) found")
+            for f in files:
+                img = scanpaths.io.load_image(f)
+                if min(img.shape) < cfg.crop:
+                    raise InputError(f"{f.name}: image {img.shape} is smaller than the crop {cfg.crop}")
+                self.user.append(img)
+            log.info("loaded %d user images from %s", len(self.user), cfg.user_dir)
+        self._presets = list(cfg.presets)
+        p = np.array([cfg.presets[k] for k in self._presets], dtype=np.float64)
+        self._preset_p = p / p.sum()
+
+    def _new_specimen(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Generate the specimen of ``seed`` (default: the next unused seed)."""
+        if seed is None:
+            seed = self._next_seed
+            self._next_seed += 1
+        s = self.cfg.pool_shape
+        spec = scanpaths.specimens.generate((s, s), seed=seed)
+        return spec.image, spec.clean
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue the same stream of pairs (JSON-able)."""
+        return {"rng": self.rng.bit_generator.state, "next_seed": self._next_seed, "pool_seeds": self.pool_seeds}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue the stream saved by :meth:`state` (regenerates the pool from its seeds)."""
+        self.rng.bit_generator.state = state["rng"]
+        self._next_seed = int(state["next_seed"])
+        self.pool_seeds = [int(s) for s in state["pool_seeds"]]
+        self.pool = [self._new_specimen(s) for s in self.pool_seeds]
+
+    def _crop(self) -> tuple[np.ndarray, np.ndarray]:
+        c = self.cfg.crop
+        if self.user and self.rng.random() < self.cfg.user_fraction:
+            img = self.user[int(self.rng.integers(len(self.user)))]
+            clean = img
+        else:
+            img, clean = self.pool[int(self.rng.integers(len(self.pool)))]
+        h, w = img.shape
+        top = int(self.rng.integers(h - c + 1))
+        left = int(self.rng.integers(w - c + 1))
+        return img[top : top + c, left : left + c], clean[top : top + c, left : left + c]
+
+    def batch(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(values, mask, target) of shape (n, crop, crop): float32, bool, float32."""
+        cfg = self.cfg
+        for _ in range(cfg.refresh):
+            k = int(self.rng.integers(len(self.pool)))
+            self.pool_seeds[k] = self._next_seed
+            self.pool[k] = self._new_specimen()
+        vs, ms, ts = [], [], []
+        lo, hi = math.log(cfg.coverage[0]), math.log(cfg.coverage[1])
+        for _ in range(n):
+            img, clean = _augment(self.rng, *self._crop())
+            kind = str(self.rng.choice(cfg.kinds))
+            coverage = float(math.exp(self.rng.uniform(lo, hi)))
+            preset = str(self.rng.choice(self._presets, p=self._preset_p))
+            dose = None
+            if self.rng.random() < cfg.dose_prob:
+                dose = float(math.exp(self.rng.uniform(math.log(cfg.dose[0]), math.log(cfg.dose[1]))))
+            v, m, t = make_pair(img, clean, self.rng, kind, coverage, preset, dose)
+            vs.append(v)
+            ms.append(m)
+            ts.append(t)
+        return np.stack(vs), np.stack(ms), np.stack(ts)

@@ -1,0 +1,253 @@
+"""The completion networks: a two-stage generator and a multi-scale discriminator.
+
+Generator (after Ede & Beanland 2020, changed to serve every path, coverage and preset with one
+set of weights):
+
+- Its input is built from the scan itself, at full resolution: the sampled values, the mask,
+  a **pull-push fill** (a mask-normalised image pyramid, pulled down to the coarsest level and
+  pushed back up, so every pixel gets the mean of the nearest samples at the right scale) and
+  the **fill level** (log2 of the pyramid level each pixel's fill came from, a proxy for the
+  distance to the nearest sample). The network conditions on the mask and the distance, so it
+  knows how far it is extrapolating. A fifth channel is the **sparse-spectrum fill**
+  (:func:`sparse_spectrum_fill`), which continues lattices across the gaps; the output is a
+  learned correction of it, so the untrained generator already equals that classical fill.
+- The **inner generator** works at 1/4 to 1/16 resolution (dilated residual blocks, receptive
+  field of a few hundred px) and produces the large-scale structure, a coarse image at 1/4
+  resolution that is trained against the 4x-pooled target (deep supervision).
+- The **outer generator** restores full-resolution detail from the coarse image and
+  full-resolution features of the samples; it predicts a residual over the upsampled coarse
+  image.
+
+Discriminator: three PatchGAN critics that judge random crops at full, 1/2 and 1/4 scale.
+
+Tensors are (N, 1, H, W) float32; any H, W (padded to a multiple of 16 inside).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Generator", "MultiScaleDiscriminator", "pull_push", "sparse_spectrum_fill"]
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x, (h, w)
+
+
+def pull_push(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pull-push interpolation of sparse samples.
+
+    Args:
+        values: (N, 1, H, W) float, 0 where unseen. mask: (N, 1, H, W) float in {0, 1}.
+
+    Returns:
+        ``fill`` (N, 1, H, W): samples where seen, elsewhere the mean of the samples at the
+        finest pyramid level that has any, smoothly blended; ``level`` (N, 1, H, W): that level
+        (0 at a sample, k where the nearest sample is ~2^k px away), divided by 8.
+    """
+    nums = [values * mask]
+    dens = [mask]
+    while min(nums[-1].shape[-2:]) > 1:
+        n, d = nums[-1], dens[-1]
+        ph, pw = n.shape[-2] % 2, n.shape[-1] % 2
+        if ph or pw:  # zero padding is neutral: it adds neither value nor weight
+            n = F.pad(n, (0, pw, 0, ph))
+            d = F.pad(d, (0, pw, 0, ph))
+        nums.append(F.avg_pool2d(n, 2) * 4)
+        dens.append(F.avg_pool2d(d, 2) * 4)
+    # coarsest level: the global mean (every image has at least one sample)
+    fill = nums[-1] / dens[-1].clamp_min(1e-8)
+    level = torch.full_like(fill, float(len(nums) - 1))
+    for k in range(len(nums) - 2, -1, -1):
+        n, d = nums[k], dens[k]
+        size = n.shape[-2:]
+        up = F.interpolate(fill, size=size, mode="bilinear", align_corners=False)
+        up_level = F.interpolate(level, size=size, mode="nearest")
+        w = d.clamp(0, 1)
+        fill = w * (n / d.clamp_min(1e-8)) + (1 - w) * up
+        level = torch.where(d > 0, torch.full_like(up_level, float(k)), up_level)
+    return fill, level / 8.0
+
+
+def sparse_spectrum_fill(
+    values: torch.Tensor,
+    mask: torch.Tensor,
+    init: torch.Tensor,
+    iterations: int = 60,
+    keep: tuple[float, float] = (0.05, 0.002),
+) -> torch.Tensor:
+    """Sparse-spectrum inpainting: iterative hard thresholding in the Fourier domain.
+
+    Crystal images are sparse in Fourier space (a lattice is a handful of peaks), so a partial
+    scan determines them far better than its smooth interpolation does. Each iteration keeps
+    the largest Fourier coefficients of the current estimate (a fraction falling geometrically
+    from ``keep[0]`` to ``keep[1]`` of all of them, per image; the mean always survives) and
+    puts the samples back where they were seen.
+
+    Args:
+        values, mask, init: (N, 1, H, W) float; ``init`` is the starting estimate (e.g. the
+            pull-push fill).
+        iterations: thresholding steps (>= 2).
+
+    Returns:
+        (N, 1, H, W) estimate, clamped to [0, 1].
+    """
+    n, _, h, w = init.shape
+    x = init
+    seen = mask > 0
+    for k in range(iterations):
+        spec = torch.fft.rfft2(x)
+        mag = spec.abs()
+        frac = keep[0] * (keep[1] / keep[0]) ** (k / (iterations - 1))
+        flat = mag.flatten(1)
+        kth = max(1, min(flat.shape[1], int(flat.shape[1] * (1 - frac))))
+        thr = torch.kthvalue(flat, kth, dim=1).values.view(n, 1, 1, 1)
+        spec = torch.where(mag >= thr, spec, torch.zeros_like(spec))
+        x = torch.where(seen, values, torch.fft.irfft2(spec, s=(h, w)))
+    return x.clamp(0, 1)
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection (optionally dilated)."""
+
+    def __init__(self, ch: int, dilation: int = 1) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(ch, ch, 3, padding=dilation, dilation=dilation)
+        self.c2 = nn.Conv2d(ch, ch, 3, padding=1)
+        self.act = nn.LeakyReLU(0.2, inplace=True)
+        nn.init.zeros_(self.c2.weight)
+        nn.init.zeros_(self.c2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.c2(self.act(self.c1(x)))
+
+
+def _down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True))
+
+
+def _fuse(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
+
+
+class Generator(nn.Module):
+    """Two-stage completion generator.
+
+    Args:
+        width: channels at full resolution (the outer generator); deeper levels use
+            2x, 4x, 6x and 6x of it.
+
+    ``forward(values, mask)`` takes (N, 1, H, W) tensors and returns ``(image, coarse)``:
+    the completed image (N, 1, H, W), unclamped, and the inner generator's coarse image
+    (N, 1, ceil(H/4), ceil(W/4)) on the padded grid.
+    """
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {"width": width}
+        w0, w1, w2, w3, w4 = width, 2 * width, 4 * width, 6 * width, 6 * width
+        self.act = nn.LeakyReLU(0.2, inplace=True)
+        self.enc0 = _fuse(5, w0)
+        self.enc1 = _down(w0, w1)
+        # inner generator: 1/4 .. 1/16 resolution
+        self.enc2 = nn.Sequential(_down(w1, w2), ResBlock(w2))
+        self.enc3 = nn.Sequential(_down(w2, w3), ResBlock(w3), ResBlock(w3, 2))
+        self.enc4 = nn.Sequential(_down(w3, w4), ResBlock(w4), ResBlock(w4, 2), ResBlock(w4, 4))
+        self.dec3 = nn.Sequential(_fuse(w4 + w3, w3), ResBlock(w3))
+        self.dec2 = nn.Sequential(_fuse(w3 + w2, w2), ResBlock(w2))
+        self.coarse_head = nn.Conv2d(w2, 1, 3, padding=1)
+        # outer generator: 1/2 and full resolution
+        self.dec1 = nn.Sequential(_fuse(w2 + w1 + 1, w1), ResBlock(w1))
+        self.dec0 = _fuse(w1 + w0, w0)
+        self.head = nn.Conv2d(w0, 1, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        nn.init.zeros_(self.coarse_head.weight)
+        nn.init.zeros_(self.coarse_head.bias)
+
+    def forward(self, values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, w = values.shape[-2:]
+        fill, level = pull_push(values, mask)
+        sparse = sparse_spectrum_fill(values * mask, mask, fill)
+        x = torch.cat([values * mask, mask, fill, level, sparse], dim=1)
+        x, _ = _pad_to(x, 16)
+        sparse_p, _ = _pad_to(sparse, 16)
+        sparse_coarse = F.avg_pool2d(sparse_p, 4)
+        e0 = self.enc0(x)
+        e1 = self.enc1(e0)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        e4 = self.enc4(e3)
+        d3 = self.dec3(torch.cat([F.interpolate(e4, size=e3.shape[-2:], mode="nearest"), e3], 1))
+        d2 = self.dec2(torch.cat([F.interpolate(d3, size=e2.shape[-2:], mode="nearest"), e2], 1))
+        coarse = sparse_coarse + self.coarse_head(d2)
+        up_c = F.interpolate(coarse, size=e1.shape[-2:], mode="bilinear", align_corners=False)
+        d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:], mode="nearest"), e1, up_c], 1))
+        d0 = self.dec0(torch.cat([F.interpolate(d1, size=e0.shape[-2:], mode="nearest"), e0], 1))
+        # full-resolution sparse fill, plus the inner generator's coarse correction, plus detail
+        correction = F.interpolate(coarse - sparse_coarse, size=e0.shape[-2:], mode="bilinear", align_corners=False)
+        out = sparse_p + correction + self.head(d0)
+        return out[..., :h, :w], coarse
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters())
+
+
+class PatchCritic(nn.Module):
+    """A PatchGAN critic: (N, 1, h, w) -> (N, 1, h/8, w/8) realism scores."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        act = nn.LeakyReLU(0.2, inplace=True)
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1),
+            act,
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            act,
+            nn.Conv2d(2 * width, 4 * width, 4, 2, 1),
+            act,
+            nn.Conv2d(4 * width, 1, 3, 1, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """Three critics judging random ``crop`` px crops at full, 1/2 and 1/4 scale."""
+
+    def __init__(self, width: int = 32, crop: int = 64) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {"width": width, "crop": crop}
+        self.crop = crop
+        self.critics = nn.ModuleList([PatchCritic(width) for _ in range(3)])
+
+    def forward(self, image: torch.Tensor, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """Scores per scale for one random crop per scale (the same crop box for a batch)."""
+        scores = []
+        x = image
+        for k, critic in enumerate(self.critics):
+            if k:
+                x = F.avg_pool2d(x, 2)
+            c = min(self.crop, x.shape[-2], x.shape[-1])
+            top = int(torch.randint(0, x.shape[-2] - c + 1, (1,), generator=generator))
+            left = int(torch.randint(0, x.shape[-1] - c + 1, (1,), generator=generator))
+            scores.append(critic(x[..., top : top + c, left : left + c]))
+        return scores
+
+
+def receptive_field_px() -> int:
+    """Approximate receptive field of the generator in full-resolution px."""
+    # 16x downsampling with dilated 3x3 convolutions up to dilation 4 at the coarsest level
+    return int(16 * (2 + 2 * (1 + 2 + 4)) + 8 * 6 + 4 * 4) + int(math.log2(16))

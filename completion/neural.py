@@ -1,0 +1,226 @@
+"""The neural completer: loading checkpoints safely and running the generator on any size.
+
+Checkpoint files are read with ``torch.load(..., weights_only=True)``: they hold tensors,
+numbers and strings only and can never run code. A missing, truncated or foreign file gives a
+one-line :class:`~scanpaths.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any
+
+import numpy as np
+import torch
+
+from scanpaths.errors import InputError
+
+from .base import Completer, check_inputs
+from .model import Generator
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "NeuralCompleter",
+    "atomic_save",
+    "export_generator",
+    "load_checkpoint",
+    "load_default",
+    "pick_device",
+]
+
+CKPT_FORMAT = "partialstem-completion-training-v1"
+GENERATOR_FORMAT = "partialstem-completion-generator-v1"
+
+#: Shipped generators: ``mse`` (lowest error) and ``gan`` (adversarially fine-tuned texture).
+DEFAULT_MODELS: dict[str, str] = {"mse": "generator_mse.pt", "gan": "generator_gan.pt"}
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else the CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("device cuda asked for, but CUDA is not available")
+    return dev
+
+
+def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
+    path = FsPath(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = FsPath(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such checkpoint file")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, foreign pickle, code objects refused...
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{p}: not a readable partialstem checkpoint (truncated, corrupt or foreign: {msg[:120]})"
+        ) from None
+    if not isinstance(obj, dict) or obj.get("format") not in (CKPT_FORMAT, GENERATOR_FORMAT):
+        raise InputError(f"{p}: not a partialstem completion checkpoint (no known 'format' entry)")
+    return obj
+
+
+def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A training checkpoint (``last.pt``) as a dict; see :mod:`completion.train`."""
+    obj = _load(path)
+    if obj["format"] != CKPT_FORMAT:
+        raise InputError(f"{path}: a generator export, not a training checkpoint; --resume needs last.pt")
+    return obj
+
+
+def export_generator(
+    generator: Generator, path: str | os.PathLike[str], meta: dict[str, Any], half: bool = True
+) -> None:
+    """Write a generator-only file (weights in float16 when ``half``, to keep it small)."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in generator.state_dict().items()}
+    import json
+
+    atomic_save(
+        {
+            "format": GENERATOR_FORMAT,
+            "generator_config": dict(generator.config),
+            "generator": state,
+            "meta": json.dumps(meta),
+        },
+        path,
+    )
+
+
+class NeuralCompleter(Completer):
+    """The generator as a :class:`~completion.base.Completer`.
+
+    Images larger than ``tile`` px on a side are completed in overlapping tiles (``overlap``
+    px, blended with linear ramps), so memory stays bounded for images up to 8192 px.
+
+    Args:
+        generator: a :class:`~completion.model.Generator`.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
+        name: the name benchmarks show.
+        tile, overlap: tiling, px.
+        meta: what the checkpoint says about its training.
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        device: str | torch.device | None = "auto",
+        name: str = "gan",
+        tile: int = 1024,
+        overlap: int = 96,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        if overlap * 2 >= tile:
+            raise InputError(f"overlap ({overlap}) must be less than half the tile ({tile})")
+        self.device = pick_device(device)
+        self.generator = generator.to(self.device).eval()
+        self.name = name
+        self.tile = tile
+        self.overlap = overlap
+        self.meta = meta or {}
+
+    def __repr__(self) -> str:
+        return f"NeuralCompleter(name={self.name!r}, device={self.device}, params={self.generator.n_params})"
+
+    @torch.no_grad()
+    def _run(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(N, H, W) float32/bool -> (N, H, W) float32, one forward pass."""
+        v = torch.from_numpy(values[:, None]).to(self.device)
+        m = torch.from_numpy(mask[:, None].astype(np.float32)).to(self.device)
+        out, _ = self.generator(v, m)
+        return out.clamp(0, 1).cpu().numpy()[:, 0]
+
+    def _tiled(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        n, h, w = values.shape
+        t, o = self.tile, self.overlap
+        if h <= t and w <= t:
+            return self._run(values, mask)
+        acc = np.zeros((n, h, w), dtype=np.float64)
+        wsum = np.zeros((h, w), dtype=np.float64)
+
+        def starts(size: int) -> list[int]:
+            if size <= t:
+                return [0]
+            s = list(range(0, size - t, t - 2 * o)) + [size - t]
+            return sorted(set(s))
+
+        ramp = np.minimum(np.arange(t) + 1, o + 1).astype(np.float64)
+        for y in starts(h):
+            for x in starts(w):
+                th, tw = min(t, h), min(t, w)
+                ry = np.minimum(ramp[:th], ramp[:th][::-1]) if h > t else np.ones(th)
+                rx = np.minimum(ramp[:tw], ramp[:tw][::-1]) if w > t else np.ones(tw)
+                weight = np.outer(ry, rx)
+                sub_m = mask[:, y : y + th, x : x + tw]
+                sub_v = values[:, y : y + th, x : x + tw]
+                if not sub_m.reshape(n, -1).any(axis=1).all():
+                    # a tile with no sample: leave it to the overlapping tiles, or to the mean
+                    weight = weight * 1e-6
+                    sub_m = sub_m.copy()
+                    sub_v = sub_v.copy()
+                    for i in np.flatnonzero(~sub_m.reshape(n, -1).any(axis=1)):
+                        sub_m[i, th // 2, tw // 2] = True
+                        sub_v[i, th // 2, tw // 2] = values[i][mask[i]].mean()
+                acc[:, y : y + th, x : x + tw] += self._run(sub_v, sub_m) * weight
+                wsum[y : y + th, x : x + tw] += weight
+        return (acc / wsum).astype(np.float32)
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._tiled(values[None], mask[None])[0]
+
+    def complete_batch(self, values: Any, mask: Any) -> np.ndarray:
+        """Complete a batch (N, H, W) in one pass per tile (all True masks return the values)."""
+        v, m = check_inputs(values, mask, batch=True)
+        out = self._tiled(v, m)
+        full = m.reshape(len(m), -1).all(axis=1)
+        out[full] = v[full]
+        return out
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], device: str | torch.device | None = "auto", name: str | None = None
+) -> NeuralCompleter:
+    """Load a generator export (``generator_*.pt``) or a training checkpoint (``last.pt``)."""
+    obj = _load(path)
+    try:
+        gen = Generator(**obj["generator_config"])
+        state = {k: v.float() if v.is_floating_point() else v for k, v in obj["generator"].items()}
+        gen.load_state_dict(state)
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise InputError(f"{path}: checkpoint does not match the generator ({type(exc).__name__})") from None
+    import json
+
+    meta = json.loads(obj["meta"]) if "meta" in obj else {"stage": "training", "step": obj.get("step")}
+    return NeuralCompleter(gen, device=device, name=name or FsPath(path).stem, meta=meta)
+
+
+def load_default(kind: str = "mse", device: str | torch.device | None = "auto") -> NeuralCompleter:
+    """The shipped generator: ``"mse"`` (lowest error, default) or ``"gan"`` (sharper texture)."""
+    if kind not in DEFAULT_MODELS:
+        raise InputError(f"kind must be one of {', '.join(DEFAULT_MODELS)}; got {kind!r}")
+    ref = resources.files("completion") / "weights" / DEFAULT_MODELS[kind]
+    with resources.as_file(ref) as p:
+        if not p.is_file():
+            raise InputError(f"the shipped {kind} weights are missing from the installation ({p})")
+        return load_checkpoint(p, device=device, name=f"gan-{kind}")

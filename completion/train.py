@@ -1,0 +1,416 @@
+"""Training the completion generator: MSE pre-training, then adversarial fine-tuning.
+
+``pstem train-gan --out runs/gan`` runs both stages; the same command uses CUDA when it is there
+and runs data-parallel under ``torchrun`` (DistributedDataParallel; gloo on CPU, NCCL on GPU).
+
+Losses (per batch, targets are the noise-free crops):
+
+- stage 1 (``steps_mse`` steps): ``MSE(image, target) + 0.5 * MSE(coarse, pool4(target))``;
+  the second term supervises the inner generator's coarse image;
+- stage 2 (``steps_adv`` steps): the same plus ``adv_weight * LSGAN(D(image))`` with the
+  multi-scale discriminator trained on the targets as real and the completions as fake.
+  ``adv_weight`` defaults to 1e-3: the adversarial term is then ~10 % of the MSE term at the
+  start of fine-tuning, enough to restore texture without giving up much MSE.
+
+Safety: gradients are clipped to norm 1; a batch whose loss is not finite is skipped and
+counted. Checkpoints (``last.pt``) are written atomically every ``ckpt_every`` steps, at the
+end of each stage and on Ctrl-C; ``--resume`` continues from ``last.pt`` with the same
+optimiser state, step and data stream. Each stage also exports its generator
+(``generator_mse.pt``, ``generator_gan.pt``) in the format :func:`completion.load_checkpoint`
+reads. Metrics go to ``metrics.csv`` and, when the ``tensorboard`` package is installed, to
+TensorBoard (scalars and image panels).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+import scanpaths
+from scanpaths.errors import InputError
+
+from .baselines import HarmonicCompleter
+from .data import DataConfig, PairSource, make_pair
+from .model import Generator, MultiScaleDiscriminator
+from .neural import CKPT_FORMAT, GENERATOR_FORMAT, atomic_save, export_generator, load_training_state
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrainConfig", "train"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (saved in every checkpoint)."""
+
+    out: str = "runs/gan"
+    steps_mse: int = 4000
+    steps_adv: int = 1000
+    batch: int = 12
+    lr: float = 1e-3
+    lr_adv: float = 2e-4
+    adv_weight: float = 1e-3
+    width: int = 16
+    seed: int = 0
+    device: str = "auto"
+    val_every: int = 250
+    ckpt_every: int = 250
+    val_size: int = 24
+    threads: int = 0
+    init: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["data"]["coverage"] = list(d["data"]["coverage"])
+        d["data"]["dose"] = list(d["data"]["dose"])
+        d["data"]["kinds"] = list(d["data"]["kinds"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        data = dict(d.pop("data"))
+        data["coverage"] = tuple(data["coverage"])
+        data["dose"] = tuple(data["dose"])
+        data["kinds"] = tuple(data["kinds"])
+        return cls(data=DataConfig(**data), **d)
+
+    def validate(self) -> None:
+        for name in ("steps_mse", "steps_adv"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.steps_mse + self.steps_adv < 1:
+            raise InputError("steps_mse + steps_adv must be >= 1")
+        if not 1 <= self.batch <= 1024:
+            raise InputError(f"batch must be in [1, 1024], got {self.batch}")
+        if not 0 < self.lr <= 1 or not 0 < self.lr_adv <= 1:
+            raise InputError("lr and lr_adv must be in (0, 1]")
+        if not 0 <= self.adv_weight <= 10:
+            raise InputError(f"adv_weight must be in [0, 10], got {self.adv_weight}")
+        if not 4 <= self.width <= 128:
+            raise InputError(f"width must be in [4, 128], got {self.width}")
+        if not 32 <= self.data.crop <= 1024 or self.data.crop % 16:
+            raise InputError(f"crop must be a multiple of 16 in [32, 1024], got {self.data.crop}")
+        if self.data.pool_shape < self.data.crop:
+            raise InputError("pool_shape must be >= crop")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+
+
+def _device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("device cuda asked for, but CUDA is not available")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device(name)
+
+
+def _validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A fixed held-out set: 256 px specimens from seeds 900_000+, typical physics."""
+    rng = np.random.default_rng(12345)
+    kinds = list(scanpaths.PATH_KINDS)
+    out = []
+    for i in range(cfg.val_size):
+        spec = scanpaths.specimens.generate((256, 256), seed=900_000 + i)
+        cov = float(np.exp(rng.uniform(np.log(0.01), np.log(0.1))))
+        out.append(make_pair(spec.image, spec.clean, rng, kinds[i % len(kinds)], cov, "typical", None))
+    return out
+
+
+def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[:, None].to(device)
+
+
+def _losses(g: torch.nn.Module, v: torch.Tensor, m: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    image, coarse = g(v, m)
+    h, w = t.shape[-2:]
+    tp = F.pad(t, (0, (-w) % 16, 0, (-h) % 16), mode="replicate")
+    mse = F.mse_loss(image, t)
+    coarse_mse = F.mse_loss(coarse, F.avg_pool2d(tp, 4))
+    return image, mse, coarse_mse
+
+
+class _Run:
+    """State of one training process (one rank under torchrun)."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool, progress: bool) -> None:
+        self.cfg = cfg
+        self.out = FsPath(cfg.out)
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = _device(cfg.device, local_rank)
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if self.device.type == "cuda" else "gloo")
+        self.main = self.rank == 0
+        self.progress = progress and self.main
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.g = Generator(cfg.width).to(self.device)
+        self.d = MultiScaleDiscriminator().to(self.device)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr_adv, betas=(0.5, 0.99))
+        self.step = 0
+        self.skipped = 0
+        self.best_val = math.inf
+        self.wall = 0.0
+        self.data = PairSource(cfg.data, seed=cfg.seed, rank=self.rank, progress=self.progress)
+        self.crop_gen = torch.Generator().manual_seed(cfg.seed + 17 * self.rank)
+        if resume:
+            self._resume()
+        elif cfg.init:
+            self._init_from(cfg.init)
+        self.gm: torch.nn.Module = self.g
+        self.dm: torch.nn.Module = self.d
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.gm = DistributedDataParallel(self.g, device_ids=ids)
+            self.dm = DistributedDataParallel(self.d, device_ids=ids)
+        self.writer = None
+        if self.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(self.out / "tb"))
+            except ImportError:
+                log.info("tensorboard is not installed: metrics go to metrics.csv only")
+            self.val = _validation_set(cfg)
+            self.val_baseline = float(
+                np.mean([np.mean((HarmonicCompleter().complete(v, m) - t) ** 2) for v, m, t in self.val])
+            )
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> dict[str, Any]:
+        return {
+            "format": CKPT_FORMAT,
+            "step": self.step,
+            "skipped": self.skipped,
+            "best_val": self.best_val,
+            "wall_s": self.wall,
+            "config": self.cfg.to_dict(),
+            "generator_config": dict(self.g.config),
+            "generator": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "data_state": json.dumps(self.data.state()),
+            "torch_rng": torch.get_rng_state(),
+            "crop_rng": self.crop_gen.get_state(),
+        }
+
+    def save(self) -> None:
+        if self.main:
+            atomic_save(self._state(), self.out / "last.pt")
+
+    def _resume(self) -> None:
+        path = self.out / "last.pt"
+        if not path.is_file():
+            raise InputError(f"--resume: no checkpoint at {path}")
+        state = load_training_state(path)
+        if state["config"]["width"] != self.cfg.width:
+            raise InputError(f"--resume: checkpoint width {state['config']['width']} differs from {self.cfg.width}")
+        self.g.load_state_dict(state["generator"])
+        self.d.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["step"])
+        self.skipped = int(state["skipped"])
+        self.best_val = float(state["best_val"])
+        self.wall = float(state["wall_s"])
+        self.data.restore(json.loads(state["data_state"]))
+        torch.set_rng_state(state["torch_rng"])
+        self.crop_gen.set_state(state["crop_rng"])
+        if self.main:
+            log.info("resumed from %s at step %d", path, self.step)
+
+    def _init_from(self, name: str) -> None:
+        """Start from the weights of a generator file or a shipped model (fresh optimiser)."""
+        from . import get_completer
+
+        source = get_completer(name, device="cpu")
+        gen = getattr(source, "generator", None)
+        if gen is None:
+            raise InputError(f"--init needs a generator (gan-mse, gan-gan or a .pt file), got the baseline {name!r}")
+        if gen.config != self.g.config:
+            raise InputError(f"--init: generator config {gen.config} differs from this run's {self.g.config}")
+        self.g.load_state_dict(gen.state_dict())
+        if self.main:
+            log.info("initialised the generator from %s", name)
+
+    # ------------------------------------------------------------------ steps
+    def _lr(self) -> float:
+        """Cosine decay within each stage."""
+        cfg = self.cfg
+        if self.step < cfg.steps_mse:
+            frac = self.step / max(cfg.steps_mse, 1)
+            return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        return cfg.lr_adv
+
+    def train_step(self) -> dict[str, float]:
+        cfg = self.cfg
+        adversarial = self.step >= cfg.steps_mse
+        v, m, t = (_to_tensor(a, self.device) for a in self.data.batch(cfg.batch))
+        for group in self.opt_g.param_groups:
+            group["lr"] = self._lr()
+        self.gm.train()
+        image, mse, coarse_mse = _losses(self.gm, v, m, t)
+        loss = mse + 0.5 * coarse_mse
+        stats = {"mse": mse.item(), "coarse_mse": coarse_mse.item()}
+        if adversarial:
+            # the unwrapped critic: its gradients here are discarded before its own step
+            fake_scores = self.d(image, self.crop_gen)
+            g_adv = sum(F.mse_loss(s, torch.ones_like(s)) for s in fake_scores) / len(fake_scores)
+            loss = loss + cfg.adv_weight * g_adv
+            stats["g_adv"] = g_adv.item()
+        if not torch.isfinite(loss):
+            self.skipped += 1
+            self.opt_g.zero_grad(set_to_none=True)
+            return stats | {"skipped": 1.0}
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        stats["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.g.parameters(), 1.0))
+        self.opt_g.step()
+        if adversarial:
+            n = t.shape[0]  # one forward for real and fake: same crops, one DDP reduction
+            scores = self.dm(torch.cat([t, image.detach()]), self.crop_gen)
+            d_loss = sum(
+                F.mse_loss(s[:n], torch.ones_like(s[:n])) + F.mse_loss(s[n:], torch.zeros_like(s[n:])) for s in scores
+            ) / (2 * len(scores))
+            if torch.isfinite(d_loss):
+                self.opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.d.parameters(), 1.0)
+                self.opt_d.step()
+                stats["d_loss"] = d_loss.item()
+        return stats
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        self.g.eval()
+        errs = []
+        for v, m, t in self.val:
+            out, _ = self.g(_to_tensor(v[None], self.device), _to_tensor(m[None], self.device))
+            errs.append(float(np.mean((out.clamp(0, 1).cpu().numpy()[0, 0] - t) ** 2)))
+        if self.writer is not None:
+            v, m, t = self.val[0]
+            out, _ = self.g(_to_tensor(v[None], self.device), _to_tensor(m[None], self.device))
+            panel = np.concatenate([v, out.clamp(0, 1).cpu().numpy()[0, 0], t], axis=1)
+            self.writer.add_image("val/partial|completion|truth", panel[None], self.step)
+        return float(np.mean(errs))
+
+    def log(self, stats: dict[str, float], val: float | None) -> None:
+        row = {"step": self.step, "wall_s": round(self.wall, 1), "lr": self._lr(), **stats}
+        if val is not None:
+            row |= {"val_mse": val, "val_harmonic_mse": self.val_baseline}
+        path = self.out / "metrics.csv"
+        new = not path.exists()
+        keys = [
+            "step",
+            "wall_s",
+            "lr",
+            "mse",
+            "coarse_mse",
+            "g_adv",
+            "d_loss",
+            "grad_norm",
+            "skipped",
+            "val_mse",
+            "val_harmonic_mse",
+        ]
+        with path.open("a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        if self.writer is not None:
+            for k, x in row.items():
+                if k != "step":
+                    self.writer.add_scalar(f"train/{k}", x, self.step)
+
+    def export(self, name: str, stage: str) -> None:
+        if self.main:
+            export_generator(
+                self.g,
+                self.out / name,
+                {
+                    "stage": stage,
+                    "step": self.step,
+                    "wall_s": round(self.wall, 1),
+                    "config": self.cfg.to_dict(),
+                    "best_val_mse": self.best_val,
+                    "val_harmonic_mse": self.val_baseline,
+                },
+            )
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> FsPath:
+    """Run (or resume) a training run; returns the output folder.
+
+    The run writes ``last.pt``, ``generator_mse.pt`` (after stage 1), ``generator_gan.pt``
+    (after stage 2), ``metrics.csv``, ``config.json`` and, with tensorboard, ``tb/``.
+    """
+    cfg.validate()
+    run = _Run(cfg, resume, progress)
+    total = cfg.steps_mse + cfg.steps_adv
+    bar = tqdm(total=total, initial=run.step, desc="train-gan", unit="step", disable=not run.progress)
+    try:
+        while run.step < total:
+            t0 = time.perf_counter()
+            stats = run.train_step()
+            run.step += 1
+            run.wall += time.perf_counter() - t0
+            bar.update(1)
+            bar.set_postfix(mse=f"{stats['mse']:.2e}", stage="adv" if run.step > cfg.steps_mse else "mse")
+            val = None
+            if run.main and (run.step % cfg.val_every == 0 or run.step in (cfg.steps_mse, total)):
+                val = run.validate()
+                run.best_val = min(run.best_val, val)
+                bar.write(f"step {run.step}: val MSE {val:.3e} (harmonic baseline {run.val_baseline:.3e})")
+            if run.main and (run.step % 25 == 0 or val is not None):
+                run.log(stats, val)
+            if run.step % cfg.ckpt_every == 0:
+                run.save()
+            if run.step == cfg.steps_mse and cfg.steps_mse > 0:
+                run.save()
+                run.export("generator_mse.pt", "mse")
+        run.save()
+        if cfg.steps_adv > 0:
+            run.export("generator_gan.pt", "adversarial")
+        elif cfg.steps_mse > 0 and not (run.out / "generator_mse.pt").exists():
+            run.export("generator_mse.pt", "mse")
+    except KeyboardInterrupt:
+        run.save()
+        if run.main:
+            log.warning("interrupted at step %d: saved %s; continue with --resume", run.step, run.out / "last.pt")
+        raise
+    finally:
+        bar.close()
+        if run.writer is not None:
+            run.writer.close()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    return run.out
+
+
+__all__ += ["GENERATOR_FORMAT"]

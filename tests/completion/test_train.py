@@ -1,0 +1,138 @@
+"""Training: both stages run, resume is exact, Ctrl-C saves, checkpoints are atomic, DDP runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from completion import load_checkpoint
+from completion.data import DataConfig, PairSource
+from completion.neural import load_training_state
+from completion.train import TrainConfig, train
+from scanpaths import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cfg(out: Path, steps_mse: int = 4, steps_adv: int = 2) -> TrainConfig:
+    return TrainConfig(
+        out=str(out),
+        steps_mse=steps_mse,
+        steps_adv=steps_adv,
+        batch=2,
+        width=4,
+        val_every=3,
+        ckpt_every=2,
+        val_size=2,
+        threads=1,
+        data=DataConfig(crop=32, pool_size=3, pool_shape=48, refresh=1),
+    )
+
+
+def test_both_stages_write_their_files(tmp_path: Path) -> None:
+    out = train(_cfg(tmp_path / "run"), progress=False)
+    for name in ("last.pt", "generator_mse.pt", "generator_gan.pt", "metrics.csv", "config.json"):
+        assert (out / name).is_file(), name
+    state = load_training_state(out / "last.pt")
+    assert state["step"] == 6
+    assert "val_mse" in (out / "metrics.csv").read_text()
+    assert load_checkpoint(out / "generator_gan.pt", device="cpu").meta["stage"] == "adversarial"
+    assert not list(out.glob("*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_resume_after_ctrl_c_gives_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.use_deterministic_algorithms(True)
+    try:
+        straight = train(_cfg(tmp_path / "a", steps_mse=6, steps_adv=0), progress=False)
+        calls = {"n": 0}
+        original = PairSource.batch
+
+        def interrupting(self: PairSource, n: int):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise KeyboardInterrupt
+            return original(self, n)
+
+        monkeypatch.setattr(PairSource, "batch", interrupting)
+        with pytest.raises(KeyboardInterrupt):
+            train(_cfg(tmp_path / "b", steps_mse=6, steps_adv=0), progress=False)
+        assert load_training_state(tmp_path / "b" / "last.pt")["step"] == 3  # saved on Ctrl-C
+        monkeypatch.setattr(PairSource, "batch", original)
+        resumed = train(_cfg(tmp_path / "b", steps_mse=6, steps_adv=0), resume=True, progress=False)
+    finally:
+        torch.use_deterministic_algorithms(False)
+    a = load_training_state(straight / "last.pt")["generator"]
+    b = load_training_state(resumed / "last.pt")["generator"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
+
+
+def test_resume_without_checkpoint_and_bad_config_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no checkpoint"):
+        train(_cfg(tmp_path / "none"), resume=True, progress=False)
+    bad = _cfg(tmp_path / "x")
+    bad.data.crop = 40
+    with pytest.raises(InputError, match="multiple of 16"):
+        train(bad, progress=False)
+    with pytest.raises(InputError, match="--resume needs last.pt"):
+        out = train(_cfg(tmp_path / "y", 2, 0), progress=False)
+        load_training_state(out / "generator_mse.pt")
+
+
+def test_config_roundtrip() -> None:
+    cfg = _cfg(Path("/tmp/x"))
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+    reason="torchrun not installed",
+)
+def test_torchrun_two_cpu_processes_gloo(tmp_path: Path) -> None:
+    """DistributedDataParallel on the gloo backend with two CPU processes."""
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [
+        torchrun,
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "benchmarks.cli",
+        "train-gan",
+        "--out",
+        str(out),
+        "--steps-mse",
+        "2",
+        "--steps-adv",
+        "2",
+        "--batch",
+        "2",
+        "--crop",
+        "32",
+        "--width",
+        "4",
+        "--pool-size",
+        "2",
+        "--val-every",
+        "100",
+        "--ckpt-every",
+        "100",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    state = load_training_state(out / "last.pt")
+    assert state["step"] == 4 and state["config"]["batch"] == 2
+    assert (out / "generator_gan.pt").is_file()
