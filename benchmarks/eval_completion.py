@@ -23,6 +23,7 @@ import argparse
 import csv
 import logging
 import math
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -134,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--csv", type=FsPath, default=FsPath("benchmarks/results/completion.csv"))
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     args = ap.parse_args(argv)
+    shown = " ".join(sys.argv[1:] if argv is None else argv)
     if args.quick:
         args.n, args.size, args.kinds = 2, 256, ["spiral", "raster"]
     if args.threads:
@@ -180,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         "# Completion figures",
         "",
-        f"Command: `python -m benchmarks.eval_completion {' '.join(argv or [])}`".strip(),
+        f"Command: `{('python -m benchmarks.eval_completion ' + shown).strip()}`",
         "",
         f"{args.n} held-out specimens (seeds 0..{args.n - 1}), {args.size} x {args.size} px, `typical` physics, "
         "no extra dose noise. MSE on intensities in [0, 1].",
