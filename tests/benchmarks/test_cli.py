@@ -144,9 +144,14 @@ def test_speed_script_prints_ratios(capsys: pytest.CaptureFixture[str]) -> None:
     assert text.count("numba / twin") == 3 and "numba / lfilter" in text and "simulate" in text
 
 
-@pytest.mark.skipif(shutil.which("pstem") is None, reason="console script not installed")
+def _pstem() -> str | None:
+    beside = Path(sys.executable).parent / "pstem"
+    return str(beside) if beside.exists() else shutil.which("pstem")
+
+
+@pytest.mark.skipif(_pstem() is None, reason="console script not installed")
 def test_console_script_help() -> None:
-    res = subprocess.run(["pstem", "--help"], capture_output=True, text=True, check=False)
+    res = subprocess.run([str(_pstem()), "--help"], capture_output=True, text=True, check=False)
     assert res.returncode == 0
     for word in ("paths", "specimens", "simulate", "presets", "speed", "examples"):
         assert word in res.stdout
