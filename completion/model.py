@@ -25,7 +25,6 @@ Tensors are (N, 1, H, W) float32; any H, W (padded to a multiple of 16 inside).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -245,9 +244,3 @@ class MultiScaleDiscriminator(nn.Module):
             left = int(torch.randint(0, x.shape[-1] - c + 1, (1,), generator=generator))
             scores.append(critic(x[..., top : top + c, left : left + c]))
         return scores
-
-
-def receptive_field_px() -> int:
-    """Approximate receptive field of the generator in full-resolution px."""
-    # 16x downsampling with dilated 3x3 convolutions up to dilation 4 at the coarsest level
-    return int(16 * (2 + 2 * (1 + 2 + 4)) + 8 * 6 + 4 * 4) + int(math.log2(16))

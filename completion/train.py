@@ -47,7 +47,7 @@ from scanpaths.errors import InputError
 from .baselines import HarmonicCompleter
 from .data import DataConfig, PairSource, make_pair
 from .model import Generator, MultiScaleDiscriminator
-from .neural import CKPT_FORMAT, GENERATOR_FORMAT, atomic_save, export_generator, load_training_state
+from .neural import CKPT_FORMAT, atomic_save, export_generator, load_training_state
 
 log = logging.getLogger(__name__)
 
@@ -411,6 +411,3 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> FsPa
         if dist.is_initialized():
             dist.destroy_process_group()
     return run.out
-
-
-__all__ += ["GENERATOR_FORMAT"]
