@@ -15,8 +15,8 @@ set of weights):
   field of a few hundred px) and produces the large-scale structure, a coarse image at 1/4
   resolution that is trained against the 4x-pooled target (deep supervision).
 - The **outer generator** restores full-resolution detail from the coarse image and
-  full-resolution features of the samples; it predicts a residual over the upsampled coarse
-  image.
+  full-resolution features of the samples. The output is the sparse-spectrum fill plus the
+  upsampled coarse correction plus this full-resolution residual.
 
 Discriminator: three PatchGAN critics that judge random crops at full, 1/2 and 1/4 scale.
 

@@ -7,6 +7,7 @@ one-line :class:`~scanpaths.errors.InputError`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -98,8 +99,6 @@ def export_generator(
 ) -> None:
     """Write a generator-only file (weights in float16 when ``half``, to keep it small)."""
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in generator.state_dict().items()}
-    import json
-
     atomic_save(
         {
             "format": GENERATOR_FORMAT,
@@ -212,8 +211,6 @@ def load_checkpoint(
         gen.load_state_dict(state)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise InputError(f"{path}: checkpoint does not match the generator ({type(exc).__name__})") from None
-    import json
-
     meta = json.loads(obj["meta"]) if "meta" in obj else {"stage": "training", "step": obj.get("step")}
     return NeuralCompleter(gen, device=device, name=name or FsPath(path).stem, meta=meta)
 

@@ -9,8 +9,9 @@ Losses (per batch, targets are the noise-free crops):
   the second term supervises the inner generator's coarse image;
 - stage 2 (``steps_adv`` steps): the same plus ``adv_weight * LSGAN(D(image))`` with the
   multi-scale discriminator trained on the targets as real and the completions as fake.
-  ``adv_weight`` defaults to 1e-3: the adversarial term is then ~10 % of the MSE term at the
-  start of fine-tuning, enough to restore texture without giving up much MSE.
+  ``adv_weight`` defaults to 1e-3: in the shipped run the adversarial term was then about 3 %
+  of the MSE term (generator LSGAN loss ~0.3 against MSE ~0.01, ``metrics.csv``), enough to
+  sharpen texture without giving up much MSE.
 
 Safety: gradients are clipped to norm 1; a batch whose loss is not finite is skipped and
 counted. Checkpoints (``last.pt``) are written atomically every ``ckpt_every`` steps, at the
