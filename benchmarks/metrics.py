@@ -1,0 +1,173 @@
+"""Scores of one completion against its truth.
+
+All functions take ``(H, W)`` float images with intensities in [0, 1] (``data_range`` 1) and
+return plain floats or small arrays, so a benchmark row is a flat dict.
+
+- :func:`ssim` is the original Gaussian-window SSIM (Wang et al. 2004: window sigma 1.5 px,
+  K1 = 0.01, K2 = 0.03, population statistics), i.e. scikit-image's ``structural_similarity``
+  with ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1``.
+- :func:`error_vs_distance` bins the absolute error by the distance (px) from each pixel to
+  the nearest sampled pixel, as Ede & Beanland showed error growing away from the path.
+- :func:`defect_recall` asks, for every planted vacancy and substitution of a synthetic
+  specimen, whether the completion still shows it.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import math
+
+import numpy as np
+from scipy import ndimage
+
+#: Edges (px) of the distance bins of :func:`error_vs_distance`; the last bin is open.
+DISTANCE_EDGES: tuple[float, ...] = (0.0, 0.5, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19.0, 28.0, 40.0, math.inf)
+#: Column names of the distance bins, ``evd_<lo>_<hi>`` (e.g. ``evd_0.5_1.5``).
+DISTANCE_COLUMNS: tuple[str, ...] = tuple(
+    f"evd_{lo:g}_{'inf' if math.isinf(hi) else f'{hi:g}'}" for lo, hi in itertools.pairwise(DISTANCE_EDGES)
+)
+#: Side of the coarse error map stored with each benchmark row.
+MAP_SIZE = 32
+
+
+def mse(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean squared error."""
+    return float(np.mean((pred.astype(np.float64) - truth) ** 2))
+
+
+def mae(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean absolute error."""
+    return float(np.mean(np.abs(pred.astype(np.float64) - truth)))
+
+
+def psnr(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB for ``data_range`` 1 (inf when identical)."""
+    m = mse(pred, truth)
+    return math.inf if m == 0 else float(10 * math.log10(1.0 / m))
+
+
+def ssim(pred: np.ndarray, truth: np.ndarray, sigma: float = 1.5) -> float:
+    """Mean structural similarity with a Gaussian window of ``sigma`` px, ``data_range`` 1.
+
+    The window is truncated at 3.5 sigma and the mean is taken over pixels at least that far
+    from the border, as scikit-image does.
+    """
+    x = pred.astype(np.float64)
+    y = truth.astype(np.float64)
+    c1, c2 = 0.01**2, 0.03**2
+
+    def blur(a: np.ndarray) -> np.ndarray:
+        return ndimage.gaussian_filter(a, sigma, truncate=3.5, mode="reflect")
+
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx * mx
+    vy = blur(y * y) - my * my
+    cxy = blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    pad = int(3.5 * sigma + 0.5)
+    inner = s[pad:-pad, pad:-pad] if min(s.shape) > 2 * pad else s
+    return float(inner.mean())
+
+
+def blurred(image: np.ndarray) -> np.ndarray:
+    """The truth as Ede & Beanland scored against it: a 5x5 Gaussian of sigma 2.5 px."""
+    return ndimage.gaussian_filter(image.astype(np.float64), 2.5, truncate=2.0 / 2.5, mode="reflect")
+
+
+def distance_to_samples(mask: np.ndarray) -> np.ndarray:
+    """(H, W) float64 Euclidean distance (px) from each pixel to the nearest True pixel of ``mask``."""
+    return ndimage.distance_transform_edt(~mask)
+
+
+def error_vs_distance(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean absolute error per distance bin of :data:`DISTANCE_EDGES` (NaN where a bin is empty).
+
+    Returns:
+        (len(DISTANCE_EDGES) - 1,) float64.
+    """
+    dist = distance_to_samples(mask).ravel()
+    err = np.abs(pred.astype(np.float64) - truth).ravel()
+    idx = np.digitize(dist, DISTANCE_EDGES[1:-1])
+    n = len(DISTANCE_EDGES) - 1
+    total = np.bincount(idx, weights=err, minlength=n)
+    count = np.bincount(idx, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def error_map(pred: np.ndarray, truth: np.ndarray, size: int = MAP_SIZE) -> np.ndarray:
+    """(size, size) float32 mean absolute error over a size x size grid of blocks."""
+    err = np.abs(pred.astype(np.float64) - truth)
+    h, w = err.shape
+    rows = np.minimum((np.arange(h) * size) // h, size - 1)
+    cols = np.minimum((np.arange(w) * size) // w, size - 1)
+    cell = (rows[:, None] * size + cols[None, :]).ravel()
+    total = np.bincount(cell, weights=err.ravel(), minlength=size * size)
+    count = np.bincount(cell, minlength=size * size)
+    return (total / np.maximum(count, 1)).reshape(size, size).astype(np.float32)
+
+
+def encode_map(m: np.ndarray) -> str:
+    """A small float map as text for a CSV cell: float16 little-endian, base64."""
+    return base64.b64encode(np.ascontiguousarray(m, dtype="<f2").tobytes()).decode("ascii")
+
+
+def decode_map(text: str, size: int = MAP_SIZE) -> np.ndarray:
+    """Inverse of :func:`encode_map`: (size, size) float32."""
+    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float32).reshape(size, size)
+
+
+def _local_means(image: np.ndarray, pos: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted mean of ``image`` around each (x, y) of ``pos``: (K,) float64."""
+    smooth = ndimage.gaussian_filter(image.astype(np.float64), sigma, mode="nearest")
+    return ndimage.map_coordinates(smooth, [pos[:, 1], pos[:, 0]], order=1, mode="nearest")
+
+
+def defect_recall(
+    pred: np.ndarray,
+    clean: np.ndarray,
+    defect_positions: np.ndarray,
+    columns: np.ndarray,
+    probe_sigma_px: float,
+    min_contrast: float = 0.02,
+    keep: float = 0.5,
+) -> tuple[float, int]:
+    """Fraction of planted point defects that the completion still shows.
+
+    A defect's contrast in an image is the Gaussian-weighted mean intensity at its site
+    (window sigma = the probe's, at least 1 px) minus the median of the same at its four
+    nearest intact columns: negative for a vacancy, either sign for a substitution. A defect
+    counts when its contrast in the noise-free truth is at least ``min_contrast`` in size, and
+    is recalled when the completion's contrast has the same sign and at least ``keep`` of
+    that size.
+
+    Args:
+        pred: (H, W) completion.
+        clean: (H, W) noise-free truth.
+        defect_positions: (D, 2) (x, y) px.
+        columns: (K, 2) (x, y) px of the intact columns.
+        probe_sigma_px: probe sigma of the specimen, px.
+
+    Returns:
+        (recall, n) where n is the number of defects that count; recall is NaN when n is 0.
+    """
+    if len(defect_positions) == 0 or len(columns) < 4:
+        return math.nan, 0
+    sigma = max(float(probe_sigma_px), 1.0)
+    d2 = ((defect_positions[:, None, :] - columns[None, :, :]) ** 2).sum(-1)
+    near = np.argsort(d2, axis=1)[:, :4]
+
+    def contrast(image: np.ndarray) -> np.ndarray:
+        at_defect = _local_means(image, defect_positions, sigma)
+        at_cols = _local_means(image, columns[near.ravel()], sigma).reshape(near.shape)
+        return at_defect - np.median(at_cols, axis=1)
+
+    c_true = contrast(clean)
+    c_pred = contrast(pred)
+    counts = np.abs(c_true) >= min_contrast
+    n = int(counts.sum())
+    if n == 0:
+        return math.nan, 0
+    ratio = c_pred[counts] / c_true[counts]
+    return float(np.mean(ratio >= keep)), n

@@ -1,0 +1,333 @@
+"""Benchmark suites: what ``pstem bench`` runs, read from a TOML file.
+
+A suite names the images, path kinds, coverages, physics presets, completers and seeds; every
+combination is one *cell* of the benchmark. Built-in suites live in ``benchmarks/suites/``
+(``quick``, ``paper``, ``full``); any TOML file with the same keys is a suite::
+
+    name = "mine"
+    description = "spiral vs Lissajous on my own images"
+
+    [images]
+    files = "scans/*.tif"      # a glob, relative to the suite file; or:
+    # synthetic = 8            # seeded synthetic specimens (scanpaths.specimens)
+    # size = 512               # their size, px
+    # first_seed = 0           # their seeds: first_seed, first_seed + 1, ...
+    # scenes = ["crystal"]     # restrict the scene mix (default: all)
+
+    [scan]
+    paths = ["spiral", "lissajous"]
+    coverages = ["1/10", "1/20", 0.02]
+    presets = ["typical"]
+    seeds = [0]                # scan seeds (random paths, jitter, dose noise)
+    dose = 0                   # electrons per sample for Poisson noise; 0 = none
+
+    [completion]
+    completers = ["linear", "harmonic", "gan-mse"]
+
+    [[reference]]              # optional: published numbers printed beside ours
+    label = "Ede & Beanland (2020), real test set"
+    metric = "rmse_blur"
+    path = "spiral"
+    coverages = ["1/17.9", "1/50"]
+    values = [0.038, 0.049]
+
+Everything is checked when the suite is loaded, before any cell runs: an unknown key, path
+kind, preset or completer, a glob that matches nothing or an unreadable image is one
+:class:`~scanpaths.errors.InputError` naming the problem.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any
+
+import scanpaths
+from scanpaths.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Names of the suites shipped in ``benchmarks/suites/``.
+BUILTIN_SUITES: tuple[str, ...] = ("quick", "paper", "full")
+#: Completers a suite may name besides checkpoint files.
+NEURAL_COMPLETERS: tuple[str, ...] = ("gan-mse", "gan-gan")
+#: Metrics a reference table may name.
+REFERENCE_METRICS: tuple[str, ...] = ("mse", "mae", "psnr", "ssim", "rmse", "rmse_blur", "rmse_raw")
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """One image of a suite: a synthetic specimen (``seed``) or a file (``file``)."""
+
+    id: str
+    seed: int | None = None
+    size: int | None = None
+    scene: str | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published numbers to print beside ours (``metric`` at each target coverage)."""
+
+    label: str
+    metric: str
+    path: str
+    coverages: tuple[float, ...]
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed, validated suite. ``cells`` enumerates it in a fixed order."""
+
+    name: str
+    description: str
+    images: tuple[ImageSource, ...]
+    paths: tuple[str, ...]
+    coverages: tuple[float, ...]
+    presets: tuple[str, ...]
+    seeds: tuple[int, ...]
+    completers: tuple[str, ...]
+    dose: float = 0.0
+    references: tuple[Reference, ...] = field(default_factory=tuple)
+    source: str = ""
+
+    @property
+    def n_scans(self) -> int:
+        """Simulated scans: images x paths x coverages x presets x seeds."""
+        return len(self.images) * len(self.paths) * len(self.coverages) * len(self.presets) * len(self.seeds)
+
+    @property
+    def n_cells(self) -> int:
+        """Cells (rows of results.csv): scans x completers."""
+        return self.n_scans * len(self.completers)
+
+    def fingerprint(self) -> str:
+        """Everything that decides the numbers, as canonical JSON (two runs may share an OUT
+        folder only if their fingerprints agree)."""
+        d = asdict(self)
+        d.pop("name")
+        d.pop("description")
+        d.pop("references")
+        d.pop("source")
+        return json.dumps(d, sort_keys=True)
+
+
+def parse_coverage(value: Any, where: str) -> float:
+    """A coverage written as a number (0.05) or a string ("1/20", "0.05")."""
+    try:
+        if isinstance(value, str) and "/" in value:
+            num, den = value.split("/", 1)
+            cov = float(num) / float(den)
+        else:
+            cov = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise InputError(f'{where}: a coverage must look like 0.05 or "1/20", got {value!r}') from None
+    if not (0 < cov <= 1) or math.isnan(cov):
+        raise InputError(f"{where}: a coverage must be in (0, 1], got {value!r}")
+    return cov
+
+
+def coverage_label(cov: float) -> str:
+    """``1/20``-style label of a coverage."""
+    inv = 1 / cov
+    return f"1/{inv:.0f}" if abs(inv - round(inv)) < 0.05 else f"1/{inv:.1f}"
+
+
+def _keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    extra = set(table) - allowed
+    if extra:
+        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(extra))}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _list(table: dict[str, Any], key: str, where: str, default: list[Any] | None = None) -> list[Any]:
+    value = table.get(key, default)
+    if value is None:
+        raise InputError(f"{where}: '{key}' is missing")
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where}: '{key}' must be a non-empty list, got {value!r}")
+    return value
+
+
+def _int(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{where} must be an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+def _check_completer(name: Any, base: FsPath) -> str:
+    from completion import baselines
+
+    if not isinstance(name, str):
+        raise InputError(f"[completion] completers: names must be strings, got {name!r}")
+    if name in baselines.BASELINES or name in NEURAL_COMPLETERS:
+        return name
+    if name.endswith(".pt"):
+        p = FsPath(name) if FsPath(name).is_absolute() else base / name
+        if not p.is_file():
+            raise InputError(f"[completion] completers: checkpoint file {p} does not exist")
+        return str(p.resolve())
+    choices = [*baselines.BASELINES, *NEURAL_COMPLETERS, "FILE.pt"]
+    raise InputError(f"[completion] completers: unknown completer {name!r}; choose from {', '.join(choices)}")
+
+
+def _images(table: dict[str, Any], base: FsPath) -> tuple[ImageSource, ...]:
+    where = "[images]"
+    _keys(table, {"synthetic", "size", "first_seed", "scenes", "files"}, where)
+    has_files, has_syn = "files" in table, "synthetic" in table
+    if has_files == has_syn:
+        raise InputError(f"{where}: give exactly one of 'synthetic = N' or 'files = \"GLOB\"'")
+    if has_syn:
+        n = _int(table["synthetic"], f"{where} synthetic", 1, 100_000)
+        size = _int(table.get("size", 256), f"{where} size", 64, 4096)
+        first = _int(table.get("first_seed", 0), f"{where} first_seed", 0, 10**9)
+        if first + n > 1_000_000:
+            raise InputError(
+                f"{where}: seeds from 1,000,000 up are the completion model's training data; keep "
+                f"first_seed + synthetic <= 1,000,000 (got {first + n})"
+            )
+        scenes = table.get("scenes")
+        if scenes is not None:
+            for s in _list(table, "scenes", where):
+                if s not in scanpaths.specimens.SCENES:
+                    raise InputError(
+                        f"{where} scenes: unknown scene {s!r}; choose from {', '.join(scanpaths.specimens.SCENES)}"
+                    )
+        out = []
+        for i in range(n):
+            scene = None if scenes is None else scenes[i % len(scenes)]
+            out.append(ImageSource(id=f"synthetic-{first + i}", seed=first + i, size=size, scene=scene))
+        return tuple(out)
+    for key in ("size", "first_seed", "scenes"):
+        if key in table:
+            raise InputError(f"{where}: '{key}' applies to synthetic images only")
+    pattern = table["files"]
+    if not isinstance(pattern, str) or not pattern:
+        raise InputError(f'{where} files: expected a glob such as "scans/*.tif", got {pattern!r}')
+    full = pattern if FsPath(pattern).is_absolute() else str(base / pattern)
+    files = sorted(p for p in glob.glob(full, recursive=True) if FsPath(p).is_file())
+    if not files:
+        raise InputError(f"{where} files: {pattern!r} matches no file (looked in {base})")
+    out = []
+    for f in files:
+        try:
+            img = scanpaths.io.load_image(f)
+        except InputError as exc:
+            raise InputError(f"{where} files: cannot read {f}: {exc}") from None
+        if min(img.shape) < 64:
+            raise InputError(f"{where} files: {f} is {img.shape[0]}x{img.shape[1]} px; images must be at least 64 px")
+        out.append(ImageSource(id=str(FsPath(f).resolve()), file=str(FsPath(f).resolve())))
+    return tuple(out)
+
+
+def _references(items: Any) -> tuple[Reference, ...]:
+    if not isinstance(items, list):
+        raise InputError("[[reference]] must be an array of tables")
+    refs = []
+    for k, r in enumerate(items):
+        where = f"[[reference]] #{k + 1}"
+        if not isinstance(r, dict):
+            raise InputError(f"{where}: expected a table")
+        _keys(r, {"label", "metric", "path", "coverages", "values"}, where)
+        if r.get("metric") not in REFERENCE_METRICS:
+            raise InputError(f"{where}: metric must be one of {', '.join(REFERENCE_METRICS)}, got {r.get('metric')!r}")
+        covs = tuple(parse_coverage(c, where) for c in _list(r, "coverages", where))
+        vals = _list(r, "values", where)
+        if len(vals) != len(covs) or not all(isinstance(v, int | float) for v in vals):
+            raise InputError(f"{where}: 'values' must be numbers, one per coverage")
+        refs.append(
+            Reference(
+                label=str(r.get("label", "reference")),
+                metric=r["metric"],
+                path=str(r.get("path", "spiral")),
+                coverages=covs,
+                values=tuple(float(v) for v in vals),
+            )
+        )
+    return tuple(refs)
+
+
+def parse_suite(data: dict[str, Any], base: FsPath, source: str) -> Suite:
+    """Validate a suite's TOML table (``base``: the folder globs are relative to)."""
+    _keys(data, {"name", "description", "images", "scan", "completion", "reference"}, source)
+    for key in ("images", "scan", "completion"):
+        if not isinstance(data.get(key), dict):
+            raise InputError(f"{source}: the [{key}] table is missing")
+    images = _images(data["images"], base)
+    scan = data["scan"]
+    _keys(scan, {"paths", "coverages", "presets", "seeds", "dose"}, "[scan]")
+    paths = []
+    for p in _list(scan, "paths", "[scan]"):
+        if p not in scanpaths.PATH_KINDS or p == "waypoints":
+            kinds = [k for k in scanpaths.PATH_KINDS if k != "waypoints"]
+            raise InputError(f"[scan] paths: unknown path kind {p!r}; choose from {', '.join(kinds)}")
+        paths.append(p)
+    covs = tuple(parse_coverage(c, "[scan] coverages") for c in _list(scan, "coverages", "[scan]"))
+    presets = []
+    for p in _list(scan, "presets", "[scan]", ["typical"]):
+        if p not in scanpaths.PRESETS:
+            raise InputError(f"[scan] presets: unknown preset {p!r}; choose from {', '.join(scanpaths.PRESETS)}")
+        presets.append(p)
+    seeds = tuple(_int(s, "[scan] seeds: each seed", 0, 2**31 - 1) for s in _list(scan, "seeds", "[scan]", [0]))
+    dose = scan.get("dose", 0)
+    if isinstance(dose, bool) or not isinstance(dose, int | float) or not (0 <= dose < math.inf):
+        raise InputError(f"[scan] dose must be a number >= 0 (electrons per sample; 0 = no dose noise), got {dose!r}")
+    comp = data["completion"]
+    _keys(comp, {"completers"}, "[completion]")
+    completers = tuple(_check_completer(c, base) for c in _list(comp, "completers", "[completion]"))
+    for name, items in (
+        ("paths", paths),
+        ("coverages", covs),
+        ("presets", presets),
+        ("seeds", seeds),
+        ("completers", completers),
+    ):
+        if len(set(items)) != len(items):
+            raise InputError(f"a suite lists each of its {name} once; got {list(items)}")
+    return Suite(
+        name=str(data.get("name", FsPath(source).stem)),
+        description=str(data.get("description", "")),
+        images=images,
+        paths=tuple(paths),
+        coverages=covs,
+        presets=tuple(presets),
+        seeds=seeds,
+        completers=completers,
+        dose=float(dose),
+        references=_references(data.get("reference", [])),
+        source=source,
+    )
+
+
+def load_suite(name_or_file: str) -> Suite:
+    """A built-in suite by name (:data:`BUILTIN_SUITES`) or a suite TOML file."""
+    if name_or_file in BUILTIN_SUITES:
+        text = resources.files("benchmarks").joinpath("suites", f"{name_or_file}.toml").read_text("utf-8")
+        base = FsPath.cwd()
+        source = f"built-in suite '{name_or_file}'"
+    else:
+        path = FsPath(name_or_file)
+        if not path.is_file():
+            raise InputError(
+                f"--suite: {name_or_file!r} is neither a built-in suite ({', '.join(BUILTIN_SUITES)}) nor a file"
+            )
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--suite: cannot read {path}: {exc}") from None
+        base = path.resolve().parent
+        source = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source} is not valid TOML: {exc}") from None
+    return parse_suite(data, base, source)
