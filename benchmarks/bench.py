@@ -83,7 +83,11 @@ TIMING_COLUMNS: tuple[str, ...] = ("complete_s",)
 
 @dataclass(frozen=True)
 class ScanTask:
-    """One simulated scan of a suite and the completers still to run on it."""
+    """One simulated scan of a suite and the completers still to run on it.
+
+    ``path`` is a kind of :data:`scanpaths.PATH_KINDS`, or ``learned`` / ``learned:FILE`` for a
+    trained policy that scans adaptively within the scan time of a spiral at ``coverage``
+    (``dose`` does not apply to it)."""
 
     image_index: int
     image: ImageSource
@@ -171,10 +175,25 @@ def simulate_task(
 ) -> tuple[np.ndarray, np.ndarray, scanpaths.specimens.Specimen | None, scanpaths.PartialScan]:
     """Simulate the scan of a task: (image, truth, specimen or None, partial scan)."""
     image, truth, spec = _image(task.image)
+    if task.path == "learned" or task.path.startswith("learned:"):
+        from rl.policy import rollout
+
+        lp, env = _learned(task.path.partition(":")[2], image.shape[0], task.preset, task.coverage)
+        return image, truth, spec, rollout(lp.policy, env, image, truth, seed=task.scan_seed)
     path = scanpaths.make_path(task.path, image.shape, coverage=task.coverage, seed=task.scan_seed)
     dose = task.dose if task.dose > 0 else None
     scan = scanpaths.simulate(image, path, preset=task.preset, dose=dose, seed=task.scan_seed)
     return image, truth, spec, scan
+
+
+@lru_cache(maxsize=8)
+def _learned(file: str, size: int, preset: str, coverage: float) -> tuple[Any, Any]:
+    """A policy (``file``, or the default one) and an environment of the cell's field, preset
+    and budget (a spiral's scan time at ``coverage``)."""
+    from rl.policy import DEFAULT_POLICY, load_policy
+
+    lp = load_policy(file or DEFAULT_POLICY)
+    return lp, lp.make_env(size=size, preset=preset, coverage=coverage, pool_size=1, completer="none")
 
 
 def score(

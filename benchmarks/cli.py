@@ -30,6 +30,7 @@ examples:
   pstem complete scan.npz -o completed.tif              complete a partial scan with the shipped model
   pstem train-gan --out runs/gan                        train the completion generator
   pstem presets                                         the microscope presets and their numbers
+  pstem train-rl --out runs/rl --steps 100000           train an adaptive-scan agent (PPO)
   pstem bench                                           the quick benchmark suite -> bench-quick/
   pstem bench --suite paper --out bench-paper           Ede & Beanland's grid, with and without physics
   pstem plot bench-quick                                redraw summary and plots from results.csv
@@ -371,6 +372,41 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_rl(args: argparse.Namespace) -> int:
+    from rl.train import RLConfig, train
+
+    cfg = RLConfig(
+        out=str(args.out),
+        algo=args.algo,
+        total_steps=args.steps,
+        n_envs=args.envs,
+        subproc=args.subproc,
+        seed=args.seed,
+        lr=args.lr,
+        eval_every=args.eval_every,
+        n_eval=args.n_eval,
+        eval_completer=args.eval_completer,
+        device=args.device,
+        threads=args.threads,
+    )
+    cfg.env.update(
+        size=args.size,
+        preset=args.preset,
+        coverage=args.coverage,
+        completer=args.completer,
+        reward_mode=args.reward,
+        steering=args.steering,
+        variable_length=args.variable_length,
+    )
+    try:
+        out = train(cfg, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"pstem: interrupted; the checkpoint is in {args.out}/last.zip (continue with --resume)", file=sys.stderr)
+        return 130
+    print(f"wrote {out}/policy.pt, best_policy.pt, last.zip, eval.csv")
+    return 0
+
+
 def _cmd_speed(args: argparse.Namespace) -> int:
     from .speed_scanpaths import main as speed_main
 
@@ -522,6 +558,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from --out/last.pt")
     p.add_argument("--init", help="start from these generator weights: gan-mse, gan-gan or a .pt file")
     p.set_defaults(func=_cmd_train_gan)
+
+    p = sub.add_parser(
+        "train-rl",
+        help="train an agent that picks each next scan segment (SB3 PPO, SAC or RecurrentPPO)",
+        description="Train an SB3 agent on partialstem/AdaptiveScan-v0: each step it picks the next straight "
+        "segment of the scan from what it has seen; the reward is the drop in completion error. Evaluates "
+        "against spiral and Lissajous scans of equal scan time on held-out specimens, writes policy.pt, "
+        "best_policy.pt (safe policy files), last.zip (checkpoint) and eval.csv to --out; --resume continues; "
+        "Ctrl-C saves first. Uses CUDA when available.",
+    )
+    p.add_argument("--out", type=FsPath, default=FsPath("runs/rl"), help="run folder (default runs/rl)")
+    p.add_argument("--algo", default="ppo", help="ppo (default), sac or recurrent-ppo (needs sb3-contrib)")
+    p.add_argument("--steps", type=int, default=100_000, help="environment steps in all (default 100000)")
+    p.add_argument("--envs", type=int, default=4, help="parallel environments (default 4)")
+    p.add_argument("--subproc", action="store_true", help="run the environments in subprocesses")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
+    p.add_argument("--eval-every", type=int, default=10_000, help="evaluate every N steps (default 10000)")
+    p.add_argument("--n-eval", type=int, default=16, help="held-out specimens per evaluation (default 16)")
+    p.add_argument("--size", type=int, default=96, help="field of view in px (default 96, as Ede 2021)")
+    p.add_argument("--preset", default="typical", help=f"physics preset: {', '.join(scanpaths.PRESETS)}")
+    p.add_argument("--coverage", type=_coverage, default=1 / 23, help="budget: a spiral's scan time at this coverage")
+    p.add_argument("--completer", default="harmonic", help="completer of the reward: harmonic (fast), gan-mse, ...")
+    p.add_argument("--eval-completer", default="harmonic", help="completer of the evaluations (default harmonic)")
+    p.add_argument("--reward", choices=("final", "dense"), default="final", help="complete at the end or every step")
+    p.add_argument("--steering", choices=("relative", "absolute"), default="relative", help="the action turns or aims")
+    p.add_argument("--variable-length", action="store_true", help="the action also sets the segment length")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
+    p.add_argument("--resume", action="store_true", help="continue from --out/last.zip")
+    p.set_defaults(func=_cmd_train_rl)
 
     p = sub.add_parser(
         "bench",

@@ -31,12 +31,13 @@ from pathlib import Path as FsPath
 
 import numpy as np
 import torch
-from scipy import ndimage
 from tqdm.auto import tqdm
 
 import scanpaths
 from completion import baselines, get_completer
 from completion.base import Completer
+
+from .metrics import blurred
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,6 @@ COVERAGES = (1 / 10, 1 / 20, 1 / 50, 1 / 100)
 #: Ede & Beanland (2020), RMS error of their generators on their test set, by coverage 1/N.
 EDE_RMS = {17.9: 0.038, 27.3: 0.041, 38.2: 0.045, 50.0: 0.049, 60.5: 0.053, 73.7: 0.056, 87.0: 0.062}
 BASELINE_NAMES = ("nearest", "linear", "harmonic", "tv", "fourier")
-
-
-def blur_5x5(image: np.ndarray, sigma: float = 2.5) -> np.ndarray:
-    """The 5 x 5 Gaussian (sigma px) Ede & Beanland applied to the truth."""
-    return ndimage.gaussian_filter(image, sigma, truncate=2.0 / sigma, mode="reflect")
 
 
 def _scan(spec: scanpaths.specimens.Specimen, kind: str, coverage: float, seed: int) -> scanpaths.PartialScan:
@@ -149,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for i, kind, cov in tqdm(cells, desc="completion figures", unit="cell"):
         spec = specs[i]
         scan = _scan(spec, kind, cov, seed=1000 + i)
-        truths = {"clean": spec.clean, "raw": spec.image, "blurred": blur_5x5(spec.image)}
+        truths = {"clean": spec.clean, "raw": spec.image, "blurred": blurred(spec.image)}
         for name, img in _complete_all(models, scan).items():
             row = {
                 "image": i,
@@ -167,14 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     anchor: dict[tuple[float, str], list[tuple[float, float]]] = defaultdict(list)
     for i in tqdm(range(args.n), desc="anchor", unit="img"):
         spec = specs[i]
-        blurred = blur_5x5(spec.image)
+        blur = blurred(spec.image)
         for n_inv in EDE_RMS:
             scan = _scan(spec, "spiral", 1 / n_inv, seed=2000 + i)
             outs = {name: m.complete(scan.values, scan.mask) for name, m in models.items()}
             outs["harmonic"] = baselines.HarmonicCompleter().complete(scan.values, scan.mask)
             for name, img in outs.items():
                 anchor[(n_inv, name)].append(
-                    (float(np.mean((img - spec.image) ** 2)), float(np.mean((img - blurred) ** 2)))
+                    (float(np.mean((img - spec.image) ** 2)), float(np.mean((img - blur) ** 2)))
                 )
 
     timing = _timing(models[main_model], size=512)

@@ -180,6 +180,30 @@ def _check_completer(name: Any, base: FsPath) -> str:
     raise InputError(f"[completion] completers: unknown completer {name!r}; choose from {', '.join(choices)}")
 
 
+def _check_path(name: Any, base: FsPath, images: tuple[ImageSource, ...]) -> str:
+    """A path kind, or ``learned`` / ``learned:POLICY.pt`` (a trained policy scans adaptively)."""
+    kinds = [k for k in scanpaths.PATH_KINDS if k != "waypoints"]
+    if not isinstance(name, str):
+        raise InputError(f"[scan] paths: names must be strings, got {name!r}")
+    if name == "learned" or name.startswith("learned:"):
+        from rl.policy import DEFAULT_POLICY, load_policy
+
+        file = name.partition(":")[2]
+        p = DEFAULT_POLICY if not file else (FsPath(file) if FsPath(file).is_absolute() else base / file)
+        policy = load_policy(p)  # checks the file
+        obs = policy.env_kwargs.get("obs_size", 48)
+        for img in images:
+            h, w = (img.size, img.size) if img.size is not None else scanpaths.io.load_image(img.file).shape
+            if h != w or h < obs:
+                raise InputError(
+                    f"[scan] paths: a learned path scans square images of at least {obs} px; {img.id} is {h}x{w}"
+                )
+        return "learned" if not file else f"learned:{p.resolve()}"
+    if name not in kinds:
+        raise InputError(f"[scan] paths: unknown path kind {name!r}; choose from {', '.join(kinds)}, learned")
+    return name
+
+
 def _images(table: dict[str, Any], base: FsPath) -> tuple[ImageSource, ...]:
     where = "[images]"
     _keys(table, {"synthetic", "size", "first_seed", "scenes", "files"}, where)
@@ -265,12 +289,7 @@ def parse_suite(data: dict[str, Any], base: FsPath, source: str) -> Suite:
     images = _images(data["images"], base)
     scan = data["scan"]
     _keys(scan, {"paths", "coverages", "presets", "seeds", "dose"}, "[scan]")
-    paths = []
-    for p in _list(scan, "paths", "[scan]"):
-        if p not in scanpaths.PATH_KINDS or p == "waypoints":
-            kinds = [k for k in scanpaths.PATH_KINDS if k != "waypoints"]
-            raise InputError(f"[scan] paths: unknown path kind {p!r}; choose from {', '.join(kinds)}")
-        paths.append(p)
+    paths = [_check_path(p, base, images) for p in _list(scan, "paths", "[scan]")]
     covs = tuple(parse_coverage(c, "[scan] coverages") for c in _list(scan, "coverages", "[scan]"))
     presets = []
     for p in _list(scan, "presets", "[scan]", ["typical"]):

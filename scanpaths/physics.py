@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -281,7 +282,7 @@ def _insert_settle_ticks(path: Path, preset: Preset, dwell_s: float) -> tuple[np
     return command, blanked, starts
 
 
-def _feed_forward(command: np.ndarray, segment_starts: np.ndarray, ahead_ticks: float) -> np.ndarray:
+def feed_forward(command: np.ndarray, segment_starts: np.ndarray, ahead_ticks: float) -> np.ndarray:
     """The coil drive: the command ``ahead_ticks`` early, never reaching past the next jump."""
     m = len(command)
     ticks = np.arange(m, dtype=np.float64)
@@ -291,7 +292,7 @@ def _feed_forward(command: np.ndarray, segment_starts: np.ndarray, ahead_ticks: 
     return np.column_stack([np.interp(ahead, ticks, command[:, k]) for k in range(2)])
 
 
-def _jitter_and_drift(m: int, dwell_s: float, preset: Preset, rng: np.random.Generator) -> np.ndarray:
+def jitter_and_drift(m: int, dwell_s: float, preset: Preset, rng: np.random.Generator) -> np.ndarray:
     """(M, 2) px offset of the beam relative to the specimen from jitter minus drift."""
     px = 1.0 / preset.pixel_size_nm
     t = np.arange(m) * dwell_s
@@ -310,6 +311,23 @@ def _jitter_and_drift(m: int, dwell_s: float, preset: Preset, rng: np.random.Gen
     return off
 
 
+@lru_cache(maxsize=64)
+def coil_params(preset: Preset, dwell_s: float, fov_px: int) -> tuple[np.ndarray, np.ndarray, int, float, float]:
+    """The coil integrator's arguments for a preset: ``(a, b, substeps, max_step, max_vel)``.
+
+    Substeps keep each one well below the coil's time constant and resolve the slew limit.
+    Cached: computing ``a`` and ``b`` (a matrix exponential) costs more than integrating a
+    short path.
+    """
+    if math.isinf(preset.natural_freq_hz):
+        raise InputError("a slew limit needs a finite natural_freq_hz in the preset")
+    substeps = max(1, int(math.ceil(dwell_s * preset.natural_freq_hz * 2 * math.pi / 0.5)))
+    h = dwell_s / substeps
+    a, b = coil_matrices(preset.natural_freq_hz, preset.damping, h)
+    vmax = preset.slew_fov_per_s * fov_px
+    return a, b, substeps, vmax * h, vmax
+
+
 def beam_trajectory(command: np.ndarray, preset: Preset, dwell_s: float, fov_px: int) -> np.ndarray:
     """(M, 2) beam position after the coil response (no jitter or drift), px.
 
@@ -321,14 +339,8 @@ def beam_trajectory(command: np.ndarray, preset: Preset, dwell_s: float, fov_px:
     """
     if math.isinf(preset.natural_freq_hz) and math.isinf(preset.slew_fov_per_s):
         return command.copy()
-    if math.isinf(preset.natural_freq_hz):
-        raise InputError("a slew limit needs a finite natural_freq_hz in the preset")
-    # substeps keep each substep well below the coil's time constant and resolve the slew limit
-    substeps = max(1, int(math.ceil(dwell_s * preset.natural_freq_hz * 2 * math.pi / 0.5)))
-    h = dwell_s / substeps
-    a, b = coil_matrices(preset.natural_freq_hz, preset.damping, h)
-    vmax = preset.slew_fov_per_s * fov_px
-    return K.coil_response(np.ascontiguousarray(command), a, b, substeps, vmax * h, vmax)
+    a, b, substeps, max_step, max_vel = coil_params(preset, float(dwell_s), int(fov_px))
+    return K.coil_response(np.ascontiguousarray(command, dtype=np.float64), a, b, substeps, max_step, max_vel)
 
 
 def simulate(
@@ -377,10 +389,10 @@ def simulate(
     m = len(command)
     # the beam position of a tick is taken at its end, half a tick after the held command's
     # mid-point, so half a tick less is needed
-    drive = _feed_forward(command, jump_ticks, p.lag_s / dwell - 0.5) if p.lag_s > 0 else command
+    drive = feed_forward(command, jump_ticks, p.lag_s / dwell - 0.5) if p.lag_s > 0 else command
     traj = beam_trajectory(drive, p, dwell, max(h, w))
     if not p.is_ideal:
-        traj += _jitter_and_drift(m, dwell, p, rng)
+        traj += jitter_and_drift(m, dwell, p, rng)
     use = ~blanked
     samples = K.bilinear_sample(img, traj, use)
     if dose is not None:

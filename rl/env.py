@@ -1,0 +1,356 @@
+"""``partialstem/AdaptiveScan-v0``: choose each next scan segment from what has been seen.
+
+One episode scans one specimen crop. The beam starts at the centre; each step the agent gives
+the direction (and optionally the length) of the next straight segment, the scan generator
+commands it sample by sample (``step_px`` apart, one sample per scan-clock tick), and the beam
+follows through the preset's coil physics (lag, overshoot, slew limit, jitter, drift): the
+samples land where the *actual* beam was, and are filed under the commanded pixel, as on a
+microscope. A segment that reaches the edge of the field of view reflects off it, like a
+billiard ball (so going straight on never wastes scan time against a wall).
+
+The episode ends when the scan-time budget is spent: the time a spiral of ``coverage`` takes
+on the same field of view under the same preset (``budget_s`` overrides it).
+
+**Observation** (``Dict``; ``MultiInputPolicy`` sends ``image`` to a CNN):
+
+- ``image``: (3, S, S) uint8, S = ``obs_size``: the seen values (mean per block, 0-255), the
+  fraction of each block that was sampled (0-255), and a marker of the beam's position.
+- ``vector``: (6,) float32: beam x and y (0-1 across the field), cos and sin of the last
+  heading, the fraction of the budget left and of the segments done.
+
+**Action**: ``Box(-1, 1, (1,))``: with ``steering="relative"`` (default) a turn of ``pi * a``
+from the last heading (0 = straight on; the first segment heads along +x); with
+``"absolute"`` the heading ``pi * a`` itself (0 = +x, positive towards +y). With
+``variable_length=True`` a second entry sets the segment length from 1/4 to all of
+``segment_len`` samples. NaN or infinite actions are replaced by 0 and counted
+(``info["bad_actions"]``), so a diverging policy cannot crash a training run.
+
+**Reward**: the drop in completion error that the step bought, relative to the specimen's
+variance (the error of the best flat guess): ``(mse_before - mse_after) / var``. With
+``reward_mode="final"`` (default) the completion runs once, at the end, and the whole drop
+``1 - mse_final / var`` is paid on the last step; ``"dense"`` completes after every segment.
+Either way the return of an episode is ``1 - mse_final / var``. The error is measured against
+the noise-free truth for synthetic specimens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+import scanpaths
+from scanpaths import _kernels as K
+from scanpaths.errors import InputError, check_choice, check_number
+from scanpaths.physics import beam_trajectory, feed_forward, jitter_and_drift
+
+#: First specimen seed of the RL training pool (the completion model trains from 10,000,000;
+#: benchmarks and evaluation use seeds below 1,000,000).
+RL_TRAIN_SEED_BASE = 20_000_000
+
+
+class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
+    """Adaptive partial scanning of one specimen per episode (see the module docstring).
+
+    Args:
+        size: side of the field of view in px (square crops), >= ``obs_size``.
+        images: optional list of (H, W) images in [0, 1] to draw crops from (the user's
+            data); by default, synthetic specimens of ``size`` px.
+        seeds: synthetic specimen seeds to draw from (default: a training pool of
+            ``pool_size`` seeds from :data:`RL_TRAIN_SEED_BASE`).
+        preset: physics preset name.
+        coverage: the budget is the scan time of a spiral of this coverage.
+        budget_s: scan-time budget in s (overrides ``coverage``).
+        segment_len: samples per segment (ticks).
+        step_px: distance between commanded samples, px.
+        completer: name for :func:`completion.get_completer` (``harmonic`` is fast; ``gan-mse``
+            is what the benchmarks score), or ``none`` for no reward (rollouts of a trained policy).
+        reward_mode: ``final`` or ``dense``.
+        obs_size: side of the observation image.
+        variable_length: add the segment length to the action.
+        steering: ``relative`` (the action turns the beam) or ``absolute`` (it sets the heading).
+        pool_size: size of the default synthetic pool.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        size: int = 96,
+        images: list[np.ndarray] | None = None,
+        seeds: list[int] | None = None,
+        preset: str = "typical",
+        coverage: float = 1 / 23,
+        budget_s: float | None = None,
+        segment_len: int = 20,
+        step_px: float = math.sqrt(2.0),
+        completer: str = "harmonic",
+        reward_mode: str = "final",
+        obs_size: int = 48,
+        variable_length: bool = False,
+        steering: str = "relative",
+        pool_size: int = 2000,
+        render_mode: str | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 1024:
+            raise InputError(f"size must be an integer in [32, 1024], got {size!r}")
+        if isinstance(obs_size, bool) or not isinstance(obs_size, int) or not 36 <= obs_size <= size:
+            raise InputError(f"obs_size must be an integer in [36, size={size}] (NatureCNN needs 36), got {obs_size!r}")
+        self.preset = scanpaths.get_preset(preset)
+        self.size = size
+        self.obs_size = obs_size
+        self.segment_len = int(check_number(segment_len, "segment_len", 2, 10_000))
+        self.step_px = check_number(step_px, "step_px", 0.0, size / 2, low_open=True)
+        self.reward_mode = check_choice(reward_mode, "reward_mode", ("final", "dense"))
+        self.variable_length = bool(variable_length)
+        self.steering = check_choice(steering, "steering", ("relative", "absolute"))
+        self.render_mode = render_mode
+        from completion import get_completer
+
+        self.completer_name = completer
+        self.completer = None if completer == "none" else get_completer(completer, device="cpu")
+        if images is not None:
+            if not images:
+                raise InputError("images must not be empty")
+            checked = []
+            for k, im in enumerate(images):
+                arr = scanpaths.errors.check_image(im, f"images[{k}]")
+                if min(arr.shape) < size:
+                    raise InputError(f"images[{k}] is {arr.shape[0]}x{arr.shape[1]} px, smaller than size={size}")
+                checked.append(arr.astype(np.float32))
+            self.images: list[np.ndarray] | None = checked
+            self.seeds: list[int] = []
+        else:
+            self.images = None
+            self.seeds = list(seeds) if seeds is not None else [RL_TRAIN_SEED_BASE + i for i in range(pool_size)]
+            if not self.seeds:
+                raise InputError("seeds must not be empty")
+        self._spec_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if budget_s is None:
+            cov = check_number(coverage, "coverage", 0.0, 1.0, low_open=True)
+            spiral = scanpaths.make_path("spiral", (size, size), coverage=cov, seed=0)
+            budget_s = scanpaths.simulate(np.zeros((size, size)), spiral, preset=self.preset, seed=0).time_s
+        self.budget_s = check_number(budget_s, "budget_s", 0.0, 1e6, low_open=True)
+        self.budget_ticks = int(round(self.budget_s / self.preset.dwell_s))
+        if self.budget_ticks < self.segment_len // 4 + 1:
+            raise InputError(f"the budget ({self.budget_s:.3g} s) is shorter than one segment")
+        self.max_segments = math.ceil(self.budget_ticks / max(1, self.segment_len // 4))
+
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(2 if variable_length else 1,), dtype=np.float32)
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, shape=(3, obs_size, obs_size), dtype=np.uint8),
+                "vector": spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32),
+            }
+        )
+        self.bad_actions = 0
+        blocks = (np.arange(size) * obs_size) // size
+        self._cells = (blocks[:, None] * obs_size + blocks[None, :]).ravel()
+        self._cell_area = np.bincount(self._cells, minlength=obs_size * obs_size).reshape(obs_size, obs_size)
+        self._ff_ticks = self.preset.lag_s / self.preset.dwell_s - 0.5 if self.preset.lag_s > 0 else 0.0
+
+    # ------------------------------------------------------------------ episode state
+    def _specimen(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image as scanned, noise-free truth) for a new episode, drawn with ``np_random``."""
+        if self.images is not None:
+            img = self.images[int(self.np_random.integers(len(self.images)))]
+            r = int(self.np_random.integers(img.shape[0] - self.size + 1))
+            c = int(self.np_random.integers(img.shape[1] - self.size + 1))
+            crop = img[r : r + self.size, c : c + self.size]
+            k = int(self.np_random.integers(4))
+            crop = np.ascontiguousarray(np.rot90(crop, k))
+            return crop, crop
+        seed = self.seeds[int(self.np_random.integers(len(self.seeds)))]
+        if seed not in self._spec_cache:
+            if len(self._spec_cache) > 4096:
+                self._spec_cache.clear()
+            spec = scanpaths.specimens.generate((self.size, self.size), seed=seed)
+            self._spec_cache[seed] = (spec.image, spec.clean)
+        return self._spec_cache[seed]
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start scanning a new specimen (``options={"image": arr, "truth": arr}`` to pick one)."""
+        super().reset(seed=seed)
+        if options and "image" in options:
+            image = scanpaths.errors.check_image(options["image"], "options['image']").astype(np.float32)
+            if image.shape != (self.size, self.size):
+                raise InputError(f"options['image'] must be {self.size}x{self.size} px, got {image.shape}")
+            truth = np.asarray(options.get("truth", image), dtype=np.float32)
+        else:
+            image, truth = self._specimen()
+        self.image = np.ascontiguousarray(image, dtype=np.float64)
+        self.truth = truth
+        self.var = max(float(np.var(truth)), 1e-6)
+        self.offsets = (
+            np.zeros((self.budget_ticks + 1, 2))
+            if self.preset.is_ideal
+            else jitter_and_drift(self.budget_ticks + 1, self.preset.dwell_s, self.preset, self.np_random)
+        )
+        c = (self.size - 1) / 2.0
+        self.position = np.array([c, c])
+        self.start = self.position.copy()
+        self.heading = 0.0
+        self.commands: list[np.ndarray] = []
+        self.drives: list[np.ndarray] = []
+        self.ticks = 0
+        self.segments = 0
+        self.sums = np.zeros((self.size, self.size))
+        self.counts = np.zeros((self.size, self.size), dtype=np.int32)
+        self.mse = self.var  # the error of the best flat guess, before anything is seen
+        self.bad_actions = 0
+        self.trajectory = np.zeros((0, 2))
+        return self._obs(), {"budget_ticks": self.budget_ticks}
+
+    def _segment(self, action: np.ndarray) -> np.ndarray:
+        """Commanded (n, 2) (x, y) px of the next segment from ``action``."""
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != self.action_space.shape:
+            raise InputError(f"action must have shape {self.action_space.shape}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            self.bad_actions += 1
+            a = np.where(np.isfinite(a), a, 0.0)
+        a = np.clip(a, -1.0, 1.0)
+        turn = math.pi * float(a[0])
+        self.heading = turn if self.steering == "absolute" else math.remainder(self.heading + turn, 2 * math.pi)
+        n = self.segment_len
+        if self.variable_length:
+            n = max(1, int(round(n * (0.625 + 0.375 * float(a[1])))))
+        n = min(n, self.budget_ticks - self.ticks)
+        d = np.array([math.cos(self.heading), math.sin(self.heading)]) * self.step_px
+        # the segment reflects off the edges of the field, like a billiard ball: fold the straight
+        # line into [0, hi] with a triangle wave, and mirror the heading once per bounce
+        hi = self.size - 1.0
+        line = self.position + np.arange(1, n + 1)[:, None] * d
+        bounces = np.floor(line / hi)
+        folded = np.where(bounces % 2 == 0, line - bounces * hi, (bounces + 1) * hi - line)
+        flips = bounces[-1] % 2 == 1
+        cx, cy = math.cos(self.heading), math.sin(self.heading)
+        self.heading = math.atan2(-cy if flips[1] else cy, -cx if flips[0] else cx)
+        return np.clip(folded, 0.0, hi)
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Scan the next segment; see the module docstring for the reward."""
+        if not hasattr(self, "image"):
+            raise RuntimeError("call reset() before step()")
+        if self.ticks >= self.budget_ticks:
+            raise RuntimeError("the episode is over; call reset()")
+        cmd = self._segment(action)
+        # the scan generator knows this segment only; its feed-forward looks ahead along it and,
+        # past its end, along the last heading (a turn it cannot know of makes the beam cut the corner)
+        if self._ff_ticks > 0:
+            extra = int(math.ceil(self._ff_ticks)) + 1
+            step = cmd[-1] - (cmd[-2] if len(cmd) > 1 else self.position)
+            ahead = np.concatenate([cmd, cmd[-1] + np.arange(1, extra + 1)[:, None] * step])
+            drive = feed_forward(ahead, np.zeros(1, dtype=np.int64), self._ff_ticks)[: len(cmd)]
+        else:
+            drive = cmd
+        self.commands.append(cmd)
+        self.drives.append(drive)
+        all_drive = np.concatenate(self.drives)
+        start = np.concatenate([self.start[None], all_drive])  # the beam rests at the centre first
+        traj = beam_trajectory(start, self.preset, self.preset.dwell_s, self.size)[1:]
+        new = traj[self.ticks :] + self.offsets[self.ticks : self.ticks + len(cmd)]
+        use = np.ones(len(cmd), dtype=np.bool_)
+        samples = K.bilinear_sample(self.image, new, use)
+        sums, counts = K.rasterize(cmd, samples, use, self.size, self.size)
+        self.sums += sums
+        self.counts += counts
+        self.trajectory = np.concatenate([self.trajectory, new])
+        self.position = cmd[-1].copy()
+        self.ticks += len(cmd)
+        self.segments += 1
+        terminated = self.ticks >= self.budget_ticks
+        reward = 0.0
+        if self.reward_mode == "dense" or terminated:
+            before = self.mse
+            self.mse = self._completion_mse()
+            reward = (before - self.mse) / self.var
+        info = {"ticks": self.ticks, "coverage": float((self.counts > 0).mean()), "bad_actions": self.bad_actions}
+        if terminated:
+            info["mse"] = self.mse
+        return self._obs(), float(reward), terminated, False, info
+
+    # ------------------------------------------------------------------ helpers
+    def scan(self) -> tuple[np.ndarray, np.ndarray]:
+        """What has been scanned: values (H, W) float32 (0 where unseen) and mask (H, W) bool."""
+        mask = self.counts > 0
+        values = np.zeros((self.size, self.size), dtype=np.float32)
+        values[mask] = (self.sums[mask] / self.counts[mask]).astype(np.float32)
+        return values, mask
+
+    def _completion_mse(self) -> float:
+        values, mask = self.scan()
+        if not mask.any() or self.completer is None:
+            return self.var
+        out = self.completer.complete(values, mask)
+        return float(np.mean((out.astype(np.float64) - self.truth) ** 2))
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        values, mask = self.scan()
+        s, k = self.obs_size, self.size
+        cells = self._cells  # block of each pixel: any size >= obs_size maps onto s x s blocks
+        vsum = np.bincount(cells, weights=values.ravel(), minlength=s * s).reshape(s, s)
+        msum = np.bincount(cells, weights=mask.ravel(), minlength=s * s).reshape(s, s)
+        seen = np.where(msum > 0, vsum / np.maximum(msum, 1), 0.0)
+        frac = msum / self._cell_area
+        bx, by = self.position * (s / k)
+        g = np.arange(s)
+        beam = np.exp(-((g - by) ** 2) / 2.0)[:, None] * np.exp(-((g - bx) ** 2) / 2.0)[None, :]
+        image = np.stack([seen, np.sqrt(frac), beam])
+        vec = np.array(
+            [
+                2 * self.position[0] / (k - 1) - 1,
+                2 * self.position[1] / (k - 1) - 1,
+                math.cos(self.heading),
+                math.sin(self.heading),
+                2 * (1 - self.ticks / self.budget_ticks) - 1,
+                2 * min(1.0, self.segments / self.max_segments) - 1,
+            ],
+            dtype=np.float32,
+        )
+        return {"image": np.clip(np.round(image * 255), 0, 255).astype(np.uint8), "vector": vec}
+
+    def partial_scan(self) -> scanpaths.PartialScan:
+        """The episode so far as a :class:`scanpaths.PartialScan` (for benchmarks)."""
+        values, mask = self.scan()
+        cmd = np.concatenate(self.commands) if self.commands else np.zeros((0, 2))
+        path = scanpaths.Path(
+            kind="learned",
+            shape=(self.size, self.size),
+            positions=cmd,
+            blanked=np.zeros(len(cmd), dtype=bool),
+            jumps=np.zeros(0, dtype=np.int64),
+            params={"segments": self.segments},
+        )
+        return scanpaths.PartialScan(
+            values=values,
+            mask=mask,
+            counts=self.counts.copy(),
+            trajectory=self.trajectory.copy(),
+            commanded=cmd,
+            blanked=np.zeros(len(cmd), dtype=bool),
+            time_s=self.ticks * self.preset.dwell_s,
+            dwell_s=self.preset.dwell_s,
+            dose_e=None,
+            preset=replace(self.preset),
+            path=path,
+        )
+
+    def render(self) -> np.ndarray | None:
+        """An RGB picture (H, W, 3) uint8: the specimen dimmed, the scanned pixels bright, the beam red."""
+        if self.render_mode != "rgb_array":
+            return None
+        values, mask = self.scan()
+        base = (0.35 * self.image).clip(0, 1)
+        rgb = np.stack([base, base, base], axis=-1)
+        rgb[mask] = values[mask, None]
+        r, c = int(round(self.position[1])), int(round(self.position[0]))
+        rgb[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2] = (1.0, 0.1, 0.1)
+        return (rgb * 255).astype(np.uint8)

@@ -1,0 +1,62 @@
+"""Fixed paths at equal scan time, the yardstick of a learned path.
+
+A learned path spends a scan-time budget; a fair fixed path spends the same. For each kind the
+coverage is solved (bisection) so that its simulated scan time under the preset matches the
+budget, then the specimen is scanned along it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+import scanpaths
+from scanpaths.errors import InputError
+
+#: Fixed path kinds a learned path is compared with.
+FIXED_KINDS: tuple[str, ...] = ("spiral", "lissajous", "grid", "serpentine")
+
+
+@lru_cache(maxsize=256)
+def coverage_for_time(kind: str, size: int, preset: str, budget_s: float) -> float:
+    """The coverage at which a ``kind`` path on a ``size`` px field takes ``budget_s`` to scan.
+
+    The result is the largest coverage whose scan time does not exceed the budget (to 1 %).
+    """
+    blank = np.zeros((size, size))
+
+    def time_of(cov: float) -> float:
+        path = scanpaths.make_path(kind, (size, size), coverage=cov, seed=0)
+        return scanpaths.simulate(blank, path, preset=preset, seed=0).time_s
+
+    lo, hi = 0.004, 0.5
+    while True:  # the sparsest coverage the kind can reach on this field
+        try:
+            t_lo = time_of(lo)
+            break
+        except InputError:
+            if lo > 0.1:
+                raise
+            lo *= 1.5
+    if t_lo > budget_s:
+        raise InputError(f"a {kind} path on {size} px cannot be scanned in {budget_s * 1e6:.0f} us")
+    for _ in range(18):
+        mid = float(np.sqrt(lo * hi))
+        if time_of(mid) <= budget_s:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1.01:
+            break
+    return lo
+
+
+def fixed_scan(
+    kind: str, image: np.ndarray, budget_s: float, preset: str = "typical", seed: int = 0
+) -> scanpaths.PartialScan:
+    """Scan ``image`` (square, H = W) along a ``kind`` path that takes ``budget_s``."""
+    size = image.shape[0]
+    cov = coverage_for_time(kind, size, preset, float(budget_s))
+    path = scanpaths.make_path(kind, image.shape, coverage=cov, seed=seed)
+    return scanpaths.simulate(image, path, preset=preset, seed=seed)

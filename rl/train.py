@@ -1,0 +1,256 @@
+"""``pstem train-rl``: train an SB3 agent on ``partialstem/AdaptiveScan-v0``.
+
+PPO by default (SAC and sb3-contrib's RecurrentPPO selectable), with :class:`ScanExtractor`,
+vectorised environments (in subprocesses with ``subproc``), a progress bar, TensorBoard when it
+is installed, and periodic evaluation of the deterministic policy against spiral and Lissajous
+scans of equal scan time on held-out specimens. Writes to ``out``:
+
+- ``last.zip`` (SB3 checkpoint, for ``resume``) and ``state.json``;
+- ``policy.pt`` (the last policy) and ``best_policy.pt`` (best evaluation), as safe policy files;
+- ``eval.csv``: step, wall time, the learned path's mean MSE and the fixed paths'.
+
+Ctrl-C saves the checkpoint first. The same command uses CUDA when it is there.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import numpy as np
+import torch
+
+from scanpaths.errors import InputError, check_choice
+
+from .env import AdaptiveScanEnv
+from .policy import ALGOS, algo_class, evaluate, policy_kwargs, save_policy
+
+log = logging.getLogger(__name__)
+
+#: Seeds of the held-out specimens evaluated during training (benchmarks use 0, 1, ...).
+EVAL_SEED_BASE = 900_000
+
+
+@dataclass
+class RLConfig:
+    """Settings of a training run (all recorded in ``out/config.json``)."""
+
+    out: str = "runs/rl"
+    algo: str = "ppo"
+    total_steps: int = 100_000
+    n_envs: int = 4
+    subproc: bool = False
+    seed: int = 0
+    lr: float = 3e-4
+    n_steps: int = 256
+    batch_size: int = 256
+    n_epochs: int = 4
+    gamma: float = 0.99
+    ent_coef: float = 0.0
+    eval_every: int = 10_000
+    n_eval: int = 16
+    eval_completer: str = "harmonic"
+    device: str = "auto"
+    threads: int = 0
+    env: dict[str, Any] = field(
+        default_factory=lambda: {
+            "size": 96,
+            "preset": "typical",
+            "coverage": 1 / 23,
+            "segment_len": 20,
+            "completer": "harmonic",
+            "reward_mode": "final",
+            "obs_size": 48,
+            "variable_length": False,
+            "steering": "relative",
+            "pool_size": 2000,
+        }
+    )
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: CUDA is not available on this machine")
+    check_choice(name.split(":")[0], "--device", ("cpu", "cuda"))
+    return name
+
+
+def _make_vec_env(cfg: RLConfig) -> Any:
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    env_kwargs = dict(cfg.env)
+    return make_vec_env(
+        AdaptiveScanEnv,
+        n_envs=cfg.n_envs,
+        seed=cfg.seed,
+        env_kwargs=env_kwargs,
+        vec_env_cls=SubprocVecEnv if cfg.subproc else DummyVecEnv,
+        vec_env_kwargs={"start_method": "forkserver"} if cfg.subproc else None,
+    )
+
+
+def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool) -> Any:
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm.auto import tqdm
+
+    eval_env = AdaptiveScanEnv(**{**cfg.env, "pool_size": 1, "completer": "none"})
+    seeds = [EVAL_SEED_BASE + i for i in range(cfg.n_eval)]
+
+    class Monitor(BaseCallback):
+        """Progress bar, periodic evaluation and checkpoints."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bar: Any = None
+            self.t0 = time.perf_counter() - state.get("wall_s", 0.0)
+            self.fixed: dict[str, np.ndarray] | None = None
+            self.next_eval = state.get("next_eval", cfg.eval_every)
+
+        def _on_training_start(self) -> None:
+            self.bar = tqdm(
+                total=cfg.total_steps,
+                initial=self.num_timesteps,
+                unit="step",
+                desc="train-rl",
+                disable=not progress,
+                smoothing=0.05,
+            )
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.model.n_envs)
+            for info in self.locals.get("infos", []):
+                if "mse" in info:
+                    self.logger.record_mean("scan/final_mse", info["mse"])
+                    self.logger.record_mean("scan/coverage", info["coverage"])
+                    self.logger.record_mean("scan/bad_actions", info["bad_actions"])
+            if self.num_timesteps >= self.next_eval:
+                self.next_eval += cfg.eval_every
+                self.evaluate()
+            return True
+
+        def evaluate(self) -> None:
+            if self.fixed is None:
+                self.fixed = evaluate(None, eval_env, seeds, completers=(cfg.eval_completer,))[cfg.eval_completer]
+            learned = evaluate(self.model.policy, eval_env, seeds, kinds=(), completers=(cfg.eval_completer,))
+            mse = float(learned[cfg.eval_completer]["learned"].mean())
+            fixed = {k: float(v.mean()) for k, v in self.fixed.items()}
+            best_fixed = min(fixed.values())
+            wall = time.perf_counter() - self.t0
+            self.logger.record("eval/learned_mse", mse)
+            self.logger.record("eval/ratio_to_best_fixed", mse / best_fixed)
+            row = {"step": self.num_timesteps, "wall_s": round(wall, 1), "learned_mse": mse, **fixed}
+            new = not (out / "eval.csv").exists()
+            with open(out / "eval.csv", "a", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(row))
+                if new:
+                    w.writeheader()
+                w.writerow(row)
+            state["last_eval_step"] = self.num_timesteps
+            (self.bar.write if self.bar is not None else print)(
+                f"step {self.num_timesteps}: learned MSE {mse:.3e}, "
+                + ", ".join(f"{k} {v:.3e}" for k, v in fixed.items())
+                + f" (ratio to best fixed {mse / best_fixed:.3f})"
+            )
+            if mse < state.get("best_mse", math.inf):
+                state["best_mse"] = mse
+                state["best_step"] = self.num_timesteps
+                save_policy(self.model, out / "best_policy.pt", cfg.algo, cfg.env, self.extra())
+            self.checkpoint()
+
+        def extra(self) -> dict[str, Any]:
+            return {"step": self.num_timesteps, "wall_s": time.perf_counter() - self.t0, "seed": cfg.seed}
+
+        def checkpoint(self) -> None:
+            state["wall_s"] = time.perf_counter() - self.t0
+            state["next_eval"] = self.next_eval
+            state["num_timesteps"] = self.num_timesteps
+            tmp = out / "last.tmp.zip"
+            self.model.save(tmp)
+            os.replace(tmp, out / "last.zip")
+            save_policy(self.model, out / "policy.pt", cfg.algo, cfg.env, self.extra())
+            (out / "state.json").write_text(json.dumps(state, indent=1))
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    return Monitor()
+
+
+def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
+    """Train (or, with ``resume``, continue) an agent; return the run folder."""
+    check_choice(cfg.algo, "--algo", ALGOS)
+    if cfg.total_steps < 1 or cfg.n_envs < 1 or cfg.eval_every < 1 or cfg.n_eval < 1:
+        raise InputError("--steps, --envs, --eval-every and --n-eval must be at least 1")
+    device = _device(cfg.device)
+    if cfg.threads > 0 or device == "cpu":
+        torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))
+    out = FsPath(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file")
+    cls = algo_class(cfg.algo)
+    AdaptiveScanEnv(**{**cfg.env, "pool_size": 1})  # validates the env settings before anything is written
+    if resume and not (out / "last.zip").is_file():
+        raise InputError(f"--resume: {out}/last.zip does not exist")
+    if not resume and (out / "last.zip").exists():
+        raise InputError(f"{out} already holds a run; use --resume to continue it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    venv = _make_vec_env(cfg)
+    tb = None
+    try:
+        import tensorboard  # noqa: F401
+
+        tb = str(out / "tb")
+    except ImportError:
+        log.info("TensorBoard is not installed; no TensorBoard logs")
+    state: dict[str, Any] = {}
+    if resume:
+        state = json.loads((out / "state.json").read_text())
+        model = cls.load(out / "last.zip", env=venv, device=device)
+        model.tensorboard_log = tb
+    else:
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        kw: dict[str, Any] = {"learning_rate": cfg.lr, "gamma": cfg.gamma}
+        if cfg.algo in ("ppo", "recurrent-ppo"):
+            kw |= {
+                "n_steps": cfg.n_steps,
+                "batch_size": cfg.batch_size,
+                "n_epochs": cfg.n_epochs,
+                "ent_coef": cfg.ent_coef,
+            }
+        else:
+            kw |= {"buffer_size": 50_000, "batch_size": cfg.batch_size, "learning_starts": 1000}
+        model = cls(
+            ALGOS[cfg.algo],
+            venv,
+            policy_kwargs=policy_kwargs(cfg.algo),
+            seed=cfg.seed,
+            device=device,
+            tensorboard_log=tb,
+            verbose=0,
+            **kw,
+        )
+    monitor = _callback(cfg, out, state, progress)
+    remaining = cfg.total_steps - model.num_timesteps
+    try:
+        if remaining > 0:
+            model.learn(remaining, callback=monitor, reset_num_timesteps=not resume, tb_log_name="rl")
+        if state.get("last_eval_step") != model.num_timesteps:
+            monitor.num_timesteps = model.num_timesteps
+            monitor.model = model
+            monitor.evaluate()
+    except KeyboardInterrupt:
+        monitor.checkpoint()
+        raise
+    finally:
+        venv.close()
+    return out
