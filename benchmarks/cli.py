@@ -395,6 +395,7 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         coverage=args.coverage,
         completer=args.completer,
         reward_mode=args.reward,
+        reference=args.reference,
         steering=args.steering,
         variable_length=args.variable_length,
     )
@@ -571,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=FsPath, default=FsPath("runs/rl"), help="run folder (default runs/rl)")
     p.add_argument("--algo", default="ppo", help="ppo (default), sac or recurrent-ppo (needs sb3-contrib)")
     p.add_argument("--steps", type=int, default=100_000, help="environment steps in all (default 100000)")
-    p.add_argument("--envs", type=int, default=4, help="parallel environments (default 4)")
+    p.add_argument("--envs", type=int, default=8, help="parallel environments (default 8)")
     p.add_argument("--subproc", action="store_true", help="run the environments in subprocesses")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
@@ -583,6 +584,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--completer", default="harmonic", help="completer of the reward: harmonic (fast), gan-mse, ...")
     p.add_argument("--eval-completer", default="harmonic", help="completer of the evaluations (default harmonic)")
     p.add_argument("--reward", choices=("final", "dense"), default="final", help="complete at the end or every step")
+    p.add_argument(
+        "--reference",
+        choices=("spiral", "none"),
+        default="spiral",
+        help="return relative to a spiral of equal time (default) or absolute",
+    )
     p.add_argument("--steering", choices=("relative", "absolute"), default="relative", help="the action turns or aims")
     p.add_argument("--variable-length", action="store_true", help="the action also sets the segment length")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
@@ -596,8 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate, complete and score every cell of a suite (image x path x coverage x preset x "
         "seed x completer): MSE, MAE, PSNR, SSIM, error vs distance from the path, defect recall, scan time "
         "and dose. Writes OUT/results.csv (one row per cell, appended as cells finish), OUT/summary.md (means "
-        "with 95%% bootstrap intervals) and plots. Run the same command again to resume a killed run.",
-        epilog="built-in suites: quick (default, a few minutes on 2 cores), paper (Ede & Beanland's grid: "
+        "with 95% bootstrap intervals) and plots. Run the same command again to resume a killed run.",
+        epilog="built-in suites: quick (default, about a minute on 2 cores), paper (Ede & Beanland's grid: "
         "spiral and grid at 1/17.9-1/87, ideal and typical physics), full (everything; for a cluster). "
         "A suite file is TOML; see benchmarks/suites/*.toml and 'python -c \"import benchmarks.suite as s; "
         "help(s)\"'.",

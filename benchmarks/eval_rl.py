@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells = [f"{d[k].mean() * 1e3:.3f}" for k in ("learned", *FIXED_KINDS)]
             lines.append(f"| {c} MSE x 1e-3 | " + " | ".join(cells) + f" | {r:.3f} [{lo:.3f}, {hi:.3f}] vs {best} |")
         for c, d in res.items():
-            cells = [f"{np.nanmean(d[k + '/recall']):.3f}" for k in ("learned", *FIXED_KINDS)]
+            rec = [d[k + "/recall"] for k in ("learned", *FIXED_KINDS)]
+            cells = [f"{np.nanmean(r):.3f}" if np.isfinite(r).any() else "-" for r in rec]
             lines.append(f"| {c} defect recall | " + " | ".join(cells) + " | |")
         lines.append("")
     sps = env_steps_per_s(lp.env_kwargs)

@@ -45,14 +45,14 @@ class RLConfig:
     out: str = "runs/rl"
     algo: str = "ppo"
     total_steps: int = 100_000
-    n_envs: int = 4
+    n_envs: int = 8
     subproc: bool = False
     seed: int = 0
     lr: float = 3e-4
-    n_steps: int = 256
+    n_steps: int = 128
     batch_size: int = 256
     n_epochs: int = 4
-    gamma: float = 0.99
+    gamma: float = 0.995
     ent_coef: float = 0.0
     eval_every: int = 10_000
     n_eval: int = 16
@@ -67,6 +67,7 @@ class RLConfig:
             "segment_len": 20,
             "completer": "harmonic",
             "reward_mode": "final",
+            "reference": "spiral",
             "obs_size": 48,
             "variable_length": False,
             "steering": "relative",

@@ -152,8 +152,14 @@ def test_works_in_subprocess_vector_envs() -> None:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
-    venv = make_vec_env(AdaptiveScanEnv, n_envs=2, seed=0, env_kwargs=SMALL, vec_env_cls=SubprocVecEnv,
-                        vec_env_kwargs={"start_method": "forkserver"})
+    venv = make_vec_env(
+        AdaptiveScanEnv,
+        n_envs=2,
+        seed=0,
+        env_kwargs=SMALL,
+        vec_env_cls=SubprocVecEnv,
+        vec_env_kwargs={"start_method": "forkserver"},
+    )
     try:
         obs = venv.reset()
         for _ in range(5):
@@ -161,3 +167,15 @@ def test_works_in_subprocess_vector_envs() -> None:
         assert obs["image"].shape == (2, 3, 48, 48)
     finally:
         venv.close()
+
+
+def test_spiral_reference_shifts_the_return_to_beating_the_spiral() -> None:
+    actions = np.random.default_rng(4).uniform(-0.2, 0.2, (40, 1)).astype(np.float32)
+    plain = AdaptiveScanEnv(**SMALL)
+    _, r_plain, info = _episode(plain, 3, actions)
+    ref = AdaptiveScanEnv(**SMALL, reference="spiral")
+    _, r_ref, info_ref = _episode(ref, 3, actions)
+    assert info["mse"] == pytest.approx(info_ref["mse"])
+    spiral_mse = ref._reference_mse()
+    assert sum(r_ref) == pytest.approx((spiral_mse - info["mse"]) / ref.var)
+    assert sum(r_ref) - sum(r_plain) == pytest.approx((spiral_mse - ref.var) / ref.var)

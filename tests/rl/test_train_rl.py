@@ -19,8 +19,18 @@ ENV = {"size": 48, "obs_size": 48, "coverage": 1 / 12, "pool_size": 4}
 
 
 def _cfg(out: Path, algo: str = "ppo", steps: int = 256) -> RLConfig:
-    cfg = RLConfig(out=str(out), algo=algo, total_steps=steps, n_envs=2, n_steps=64, batch_size=64, n_epochs=1,
-                   eval_every=128, n_eval=2, threads=1)
+    cfg = RLConfig(
+        out=str(out),
+        algo=algo,
+        total_steps=steps,
+        n_envs=2,
+        n_steps=64,
+        batch_size=64,
+        n_epochs=1,
+        eval_every=128,
+        n_eval=2,
+        threads=1,
+    )
     cfg.env.update(ENV)
     return cfg
 
@@ -82,8 +92,12 @@ def test_policy_files_round_trip_and_reject_foreign_files(tmp_path: Path) -> Non
             return (print, ("pwned",))
 
     (tmp_path / "evil.pt").write_bytes(pickle.dumps(Evil()))
-    for name, msg in (("cut.pt", "not a readable"), ("foreign.pt", "not a partialstem policy"),
-                      ("evil.pt", "not a readable"), ("missing.pt", "does not exist")):
+    for name, msg in (
+        ("cut.pt", "not a readable"),
+        ("foreign.pt", "not a partialstem policy"),
+        ("evil.pt", "not a readable"),
+        ("missing.pt", "does not exist"),
+    ):
         with pytest.raises(InputError, match=msg):
             load_policy(tmp_path / name)
     from stable_baselines3 import PPO
@@ -102,3 +116,41 @@ def test_train_rl_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     assert _code(["train-rl", "--out", str(tmp_path / "c"), "--resume"]) == 2
     assert "last.zip does not exist" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_learned_path_in_a_bench_suite_and_the_figures_script(tmp_path: Path) -> None:
+    from benchmarks import bench, eval_rl
+    from benchmarks.suite import load_suite
+
+    out = tmp_path / "run"
+    train(_cfg(out, steps=128), progress=False)
+    (tmp_path / "s.toml").write_text(
+        '[images]\nsynthetic = 1\nsize = 64\n[scan]\npaths = ["learned:run/policy.pt", "spiral"]\n'
+        'coverages = ["1/12"]\n[completion]\ncompleters = ["nearest"]\n'
+    )
+    rows = bench.run_suite(load_suite(str(tmp_path / "s.toml")), tmp_path / "bench", progress=False)
+    learned = [r for r in rows if r["path"].startswith("learned:")]
+    spiral = [r for r in rows if r["path"] == "spiral"]
+    assert len(learned) == 1 and float(learned[0]["coverage"]) > 0
+    # equal scan time: the learned path spends the spiral's time
+    assert float(learned[0]["scan_time_s"]) == pytest.approx(float(spiral[0]["scan_time_s"]), rel=1e-6)
+    md = tmp_path / "rl.md"
+    assert (
+        eval_rl.main(
+            [
+                "--policy",
+                str(out / "policy.pt"),
+                "--n",
+                "2",
+                "--coverages",
+                "0.08",
+                "--completers",
+                "nearest",
+                "--out",
+                str(md),
+            ]
+        )
+        == 0
+    )
+    text = md.read_text()
+    assert "learned / best fixed" in text and "steps/s" in text
