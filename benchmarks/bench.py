@@ -167,7 +167,7 @@ def _image(src: ImageSource) -> tuple[np.ndarray, np.ndarray, scanpaths.specimen
 def _completer(name: str) -> Any:
     from completion import get_completer
 
-    return get_completer(name, device="cpu")
+    return get_completer(name, device="auto")  # the GAN runs on CUDA where there is one
 
 
 def simulate_task(

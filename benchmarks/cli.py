@@ -605,11 +605,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and dose. Writes OUT/results.csv (one row per cell, appended as cells finish), OUT/summary.md (means "
         "with 95% bootstrap intervals) and plots. Run the same command again to resume a killed run.",
         epilog="built-in suites: quick (default, about a minute on 2 cores), paper (Ede & Beanland's grid: "
-        "spiral and grid at 1/17.9-1/87, ideal and typical physics), full (everything; for a cluster). "
+        "spiral and grid at 1/17.9-1/87, ideal and typical physics), full (everything; for a cluster), "
+        "adaptive (the shipped learned path vs fixed paths, 96 px). "
         "A suite file is TOML; see benchmarks/suites/*.toml and 'python -c \"import benchmarks.suite as s; "
         "help(s)\"'.",
     )
-    p.add_argument("--suite", default="quick", help="quick (default), paper, full, or a suite .toml file")
+    p.add_argument("--suite", default="quick", help="quick (default), paper, full, adaptive, or a suite .toml file")
     p.add_argument("-o", "--out", type=FsPath, help="output folder (default bench-SUITE)")
     p.add_argument("--workers", type=int, help="local worker processes (default: the number of cores)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786 (dask extra)")

@@ -56,7 +56,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: Names of the suites shipped in ``benchmarks/suites/``.
-BUILTIN_SUITES: tuple[str, ...] = ("quick", "paper", "full")
+BUILTIN_SUITES: tuple[str, ...] = ("quick", "paper", "full", "adaptive")
 #: Completers a suite may name besides checkpoint files.
 NEURAL_COMPLETERS: tuple[str, ...] = ("gan-mse", "gan-gan")
 #: Metrics a reference table may name.

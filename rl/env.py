@@ -1,12 +1,15 @@
 """``partialstem/AdaptiveScan-v0``: choose each next scan segment from what has been seen.
 
 One episode scans one specimen crop. The beam starts at the centre; each step the agent gives
-the direction (and optionally the length) of the next straight segment, the scan generator
+the direction (and optionally the length) of a straight segment, the scan generator
 commands it sample by sample (``step_px`` apart, one sample per scan-clock tick), and the beam
 follows through the preset's coil physics (lag, overshoot, slew limit, jitter, drift): the
 samples land where the *actual* beam was, and are filed under the commanded pixel, as on a
-microscope. A segment that reaches the edge of the field of view reflects off it, like a
-billiard ball (so going straight on never wastes scan time against a wall).
+microscope. By default (``lookahead``) the agent chooses one segment ahead: each step scans
+the segment chosen at the previous step while the generator already knows the new one, so its
+feed-forward can anticipate the turn (the first segment heads along +x). A segment that
+reaches the edge of the field of view reflects off it, like a billiard ball (so going straight
+on never wastes scan time against a wall).
 
 The episode ends when the scan-time budget is spent: the time a spiral of ``coverage`` takes
 on the same field of view under the same preset (``budget_s`` overrides it).
@@ -14,9 +17,10 @@ on the same field of view under the same preset (``budget_s`` overrides it).
 **Observation** (``Dict``; ``MultiInputPolicy`` sends ``image`` to a CNN):
 
 - ``image``: (3, S, S) uint8, S = ``obs_size``: the seen values (mean per block, 0-255), the
-  fraction of each block that was sampled (0-255), and a marker of the beam's position.
-- ``vector``: (6,) float32: beam x and y (0-1 across the field), cos and sin of the last
-  heading, the fraction of the budget left and of the segments done.
+  square root of the fraction of each block that was sampled (0-255), and a marker where the
+  next chosen segment starts.
+- ``vector``: (6,) float32, each in [-1, 1]: x and y where the next chosen segment starts,
+  cos and sin of the heading there, the fraction of the budget left and of the segments done.
 
 **Action**: ``Box(-1, 1, (1,))``: with ``steering="relative"`` (default) a turn of ``pi * a``
 from the last heading (0 = straight on; the first segment heads along +x); with
@@ -79,6 +83,9 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         obs_size: side of the observation image.
         variable_length: add the segment length to the action.
         steering: ``relative`` (the action turns the beam) or ``absolute`` (it sets the heading).
+        lookahead: the agent chooses one segment ahead, so the scan generator knows the next
+            segment while it scans the current one and its feed-forward can anticipate turns
+            (as a pipelined controller would); without it, turns come as a surprise.
         pool_size: size of the default synthetic pool.
     """
 
@@ -100,6 +107,7 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         obs_size: int = 48,
         variable_length: bool = False,
         steering: str = "relative",
+        lookahead: bool = True,
         pool_size: int = 2000,
         render_mode: str | None = None,
     ) -> None:
@@ -118,6 +126,7 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._ref_cache: dict[int, float] = {}
         self.variable_length = bool(variable_length)
         self.steering = check_choice(steering, "steering", ("relative", "absolute"))
+        self.lookahead = bool(lookahead)
         self.render_mode = render_mode
         from completion import get_completer
 
@@ -207,9 +216,12 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             else jitter_and_drift(self.budget_ticks + 1, self.preset.dwell_s, self.preset, self.np_random)
         )
         c = (self.size - 1) / 2.0
-        self.position = np.array([c, c])
+        self.position = np.array([c, c])  # where the next chosen segment starts
         self.start = self.position.copy()
         self.heading = 0.0
+        self.pending = np.zeros((0, 2))  # with lookahead: the segment scanned at the next step
+        if self.lookahead:
+            self.pending = self._line(self.segment_len, self.budget_ticks)
         self.commands: list[np.ndarray] = []
         self.drives: list[np.ndarray] = []
         self.ticks = 0
@@ -235,18 +247,38 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         n = self.segment_len
         if self.variable_length:
             n = max(1, int(round(n * (0.625 + 0.375 * float(a[1])))))
-        n = min(n, self.budget_ticks - self.ticks)
+        return self._line(n, self.budget_ticks - self.ticks - len(self.pending))
+
+    def _line(self, n: int, left: int | None = None) -> np.ndarray:
+        """(n, 2) commanded points from ``position`` along ``heading`` (at most ``left`` of them),
+        reflected off the field's edges; moves ``position`` and ``heading`` to its end."""
+        n = max(0, n if left is None else min(n, left))
+        if n == 0:
+            return np.zeros((0, 2))
         d = np.array([math.cos(self.heading), math.sin(self.heading)]) * self.step_px
         # the segment reflects off the edges of the field, like a billiard ball: fold the straight
         # line into [0, hi] with a triangle wave, and mirror the heading once per bounce
         hi = self.size - 1.0
         line = self.position + np.arange(1, n + 1)[:, None] * d
         bounces = np.floor(line / hi)
-        folded = np.where(bounces % 2 == 0, line - bounces * hi, (bounces + 1) * hi - line)
+        folded = np.clip(np.where(bounces % 2 == 0, line - bounces * hi, (bounces + 1) * hi - line), 0.0, hi)
         flips = bounces[-1] % 2 == 1
         cx, cy = math.cos(self.heading), math.sin(self.heading)
         self.heading = math.atan2(-cy if flips[1] else cy, -cx if flips[0] else cx)
-        return np.clip(folded, 0.0, hi)
+        self.position = folded[-1].copy()
+        return folded
+
+    def _drive(self, cmd: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """The coil drive of ``cmd``: feed-forward that looks ahead along ``cmd``, then along
+        ``after`` (the next segment, if the generator knows it), then straight on."""
+        if self._ff_ticks <= 0:
+            return cmd
+        known = np.concatenate([cmd, after])
+        before = known[-2] if len(known) > 1 else (self.commands[-1][-1] if self.commands else self.start)
+        step = known[-1] - before
+        extra = int(math.ceil(self._ff_ticks)) + 1
+        ahead = np.concatenate([known, known[-1] + np.arange(1, extra + 1)[:, None] * step])
+        return feed_forward(ahead, np.zeros(1, dtype=np.int64), self._ff_ticks)[: len(cmd)]
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Scan the next segment; see the module docstring for the reward."""
@@ -254,16 +286,13 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise RuntimeError("call reset() before step()")
         if self.ticks >= self.budget_ticks:
             raise RuntimeError("the episode is over; call reset()")
-        cmd = self._segment(action)
-        # the scan generator knows this segment only; its feed-forward looks ahead along it and,
-        # past its end, along the last heading (a turn it cannot know of makes the beam cut the corner)
-        if self._ff_ticks > 0:
-            extra = int(math.ceil(self._ff_ticks)) + 1
-            step = cmd[-1] - (cmd[-2] if len(cmd) > 1 else self.position)
-            ahead = np.concatenate([cmd, cmd[-1] + np.arange(1, extra + 1)[:, None] * step])
-            drive = feed_forward(ahead, np.zeros(1, dtype=np.int64), self._ff_ticks)[: len(cmd)]
-        else:
-            drive = cmd
+        if self.lookahead:  # scan the segment chosen last step, knowing the one chosen now
+            nxt = self._segment(action)
+            cmd, self.pending = self.pending, nxt
+            drive = self._drive(cmd, nxt)
+        else:  # the generator knows this segment only: a turn it cannot foresee cuts the corner
+            cmd = self._segment(action)
+            drive = self._drive(cmd, np.zeros((0, 2)))
         self.commands.append(cmd)
         self.drives.append(drive)
         all_drive = np.concatenate(self.drives)
@@ -276,7 +305,6 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.sums += sums
         self.counts += counts
         self.trajectory = np.concatenate([self.trajectory, new])
-        self.position = cmd[-1].copy()
         self.ticks += len(cmd)
         self.segments += 1
         terminated = self.ticks >= self.budget_ticks
