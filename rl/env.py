@@ -44,7 +44,6 @@ the return (much less variance for the critic) without changing which path is be
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -394,7 +393,7 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             time_s=self.ticks * self.preset.dwell_s,
             dwell_s=self.preset.dwell_s,
             dose_e=None,
-            preset=replace(self.preset),
+            preset=self.preset,
             path=path,
         )
 
