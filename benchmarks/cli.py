@@ -184,7 +184,7 @@ def _cmd_presets(_args: argparse.Namespace) -> int:
 def _cmd_complete(args: argparse.Namespace) -> int:
     from completion import get_completer
 
-    completer = get_completer(args.model, device=args.device)
+    completer = get_completer(args.model, device=args.device, precision=args.precision)
     if args.demo:
         return _complete_demo(args, completer)
     if args.scan is None:
@@ -265,6 +265,7 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
         ckpt_every=args.ckpt_every,
         threads=args.threads,
         init=args.init,
+        precision=args.precision,
         data=data,
     )
     try:
@@ -528,6 +529,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="gan-mse (default), gan-gan, nearest, linear, harmonic, tv, or a checkpoint file",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "float32", "bfloat16"],
+        help="generator precision: auto (default) is bfloat16 convolutions where the hardware does them "
+        "natively (about 2x faster, completions move by ~1e-7 in MSE), float32 elsewhere",
+    )
     p.add_argument("--demo", action="store_true", help="complete a built-in 512 px specimen and draw a panel")
     p.add_argument("--coverage", type=_coverage, default=0.05, help="with --demo: coverage (default 0.05)")
     p.add_argument("--seed", type=int, default=0, help="with --demo: specimen seed")
@@ -553,6 +561,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder of your own images to mix in (TIFF/NumPy/PNG)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "float32", "bfloat16"],
+        help="convolution precision: auto (default) is bfloat16 mixed precision where the hardware does it "
+        "natively (AVX512-BF16/AMX CPUs, bf16 GPUs), float32 elsewhere",
+    )
     p.add_argument("--val-every", type=int, default=250, help="validate every N steps (default 250)")
     p.add_argument("--ckpt-every", type=int, default=250, help="checkpoint every N steps (default 250)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")

@@ -174,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
 
     timing = _timing(models[main_model], size=512)
+    main_dtype = str(getattr(models[main_model], "dtype", "float32")).removeprefix("torch.")
+    t_fp32 = None
+    if main_dtype != "float32":
+        t_fp32 = _timing(get_completer(main_model, precision="float32"), size=512)["one_s"]
 
     lines = [
         "# Completion figures",
@@ -205,7 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         "## Inference time (this machine)",
         "",
+        f"Torch threads: {torch.get_num_threads()}; generator precision: {main_dtype} (`--precision auto`).",
+        "",
         f"- {main_model}, one 512 x 512 image: {timing['one_s']:.3f} s (goal <= 0.25 s)",
+        *([f"- {main_model} in float32, one 512 x 512 image: {t_fp32:.3f} s"] if t_fp32 is not None else []),
         f"- {main_model}, batch of 8: {timing['batch_img_per_s']:.2f} images/s",
         f"- linear baseline, one 512 x 512 image: {timing['linear_s']:.3f} s",
         f"- harmonic baseline, one 512 x 512 image: {timing['harmonic_s']:.3f} s",

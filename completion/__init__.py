@@ -24,18 +24,19 @@ __all__ = [
 ]
 
 
-def get_completer(name: str, device: str = "auto") -> Completer:
+def get_completer(name: str, device: str = "auto", precision: str = "auto") -> Completer:
     """A completer by name: a baseline (``nearest``, ``linear``, ``harmonic``, ``tv``), a shipped
-    generator (``gan-mse``, ``gan-gan``, or ``mse``/``gan``), or a path to a checkpoint file."""
+    generator (``gan-mse``, ``gan-gan``, or ``mse``/``gan``), or a path to a checkpoint file.
+    ``device`` and ``precision`` apply to generators (see :class:`NeuralCompleter`)."""
     import os
 
     if name in baselines.BASELINES:
         return baselines.get_baseline(name)
     short = name.removeprefix("gan-")
     if short in DEFAULT_MODELS:
-        return load_default(short, device=device)
+        return load_default(short, device=device, precision=precision)
     if os.path.sep in name or name.endswith(".pt"):
-        return load_checkpoint(name, device=device)
+        return load_checkpoint(name, device=device, precision=precision)
     from scanpaths.errors import InputError
 
     choices = [*baselines.BASELINES, "gan-mse", "gan-gan", "PATH.pt"]

@@ -108,8 +108,9 @@ def sparse_spectrum_fill(
         mag = spec.abs()
         frac = keep[0] * (keep[1] / keep[0]) ** (k / (iterations - 1))
         flat = mag.flatten(1)
-        kth = max(1, min(flat.shape[1], int(flat.shape[1] * (1 - frac))))
-        thr = torch.kthvalue(flat, kth, dim=1).values.view(n, 1, 1, 1)
+        k_keep = max(1, min(flat.shape[1], int(flat.shape[1] * frac)))
+        # the k_keep-th largest magnitude (topk of a few % is cheaper than a k-th value)
+        thr = torch.topk(flat, k_keep, dim=1, sorted=False).values.amin(dim=1).view(n, 1, 1, 1)
         spec = torch.where(mag >= thr, spec, torch.zeros_like(spec))
         x = torch.where(seen, values, torch.fft.irfft2(spec, s=(h, w)))
     return x.clamp(0, 1)
@@ -175,10 +176,16 @@ class Generator(nn.Module):
 
     def forward(self, values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h, w = values.shape[-2:]
-        fill, level = pull_push(values, mask)
-        sparse = sparse_spectrum_fill(values * mask, mask, fill)
-        x = torch.cat([values * mask, mask, fill, level, sparse], dim=1)
+        # the classical fills stay in float32 under autocast: only the convolutions (and so
+        # only the learned correction) run in reduced precision
+        with torch.autocast(values.device.type, enabled=False):
+            values, mask = values.float(), mask.float()
+            fill, level = pull_push(values, mask)
+            sparse = sparse_spectrum_fill(values * mask, mask, fill)
+            x = torch.cat([values * mask, mask, fill, level, sparse], dim=1)
         x, _ = _pad_to(x, 16)
+        if self.enc0[0].weight.is_contiguous(memory_format=torch.channels_last):
+            x = x.contiguous(memory_format=torch.channels_last)  # the layout the weights are in
         sparse_p, _ = _pad_to(sparse, 16)
         sparse_coarse = F.avg_pool2d(sparse_p, 4)
         e0 = self.enc0(x)
@@ -194,8 +201,8 @@ class Generator(nn.Module):
         d0 = self.dec0(torch.cat([F.interpolate(d1, size=e0.shape[-2:], mode="nearest"), e0], 1))
         # full-resolution sparse fill, plus the inner generator's coarse correction, plus detail
         correction = F.interpolate(coarse - sparse_coarse, size=e0.shape[-2:], mode="bilinear", align_corners=False)
-        out = sparse_p + correction + self.head(d0)
-        return out[..., :h, :w], coarse
+        out = sparse_p + correction.float() + self.head(d0).float()
+        return out[..., :h, :w], coarse.float()
 
     @property
     def n_params(self) -> int:

@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_MODELS",
     "NeuralCompleter",
+    "PRECISIONS",
     "atomic_save",
     "export_generator",
     "load_checkpoint",
     "load_default",
     "pick_device",
+    "pick_precision",
 ]
 
 CKPT_FORMAT = "partialstem-completion-training-v1"
@@ -50,6 +52,30 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("device cuda asked for, but CUDA is not available")
     return dev
+
+
+#: Inference precisions: ``auto`` is bfloat16 where the hardware computes it natively (a CPU
+#: with AVX512-BF16 or AMX, a CUDA GPU with bf16), float32 elsewhere.
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def pick_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The compute dtype of the generator's convolutions for ``precision`` on ``device``."""
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision == "float32":
+        return torch.float32
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    if device.type == "cpu":
+        native = (
+            getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+            or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+        )
+        return torch.bfloat16 if native else torch.float32
+    return torch.float32
 
 
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
@@ -122,6 +148,10 @@ class NeuralCompleter(Completer):
         name: the name benchmarks show.
         tile, overlap: tiling, px.
         meta: what the checkpoint says about its training.
+        precision: the convolutions' compute precision (:data:`PRECISIONS`). ``auto`` runs
+            them in bfloat16 where the hardware does that natively (about 2x faster on such
+            a CPU; the completions move by ~1e-7 in MSE, see ``MODEL_CARD.md``); the
+            classical fills the output is built on always stay float32.
     """
 
     def __init__(
@@ -132,25 +162,33 @@ class NeuralCompleter(Completer):
         tile: int = 1024,
         overlap: int = 96,
         meta: dict[str, Any] | None = None,
+        precision: str = "auto",
     ) -> None:
         if overlap * 2 >= tile:
             raise InputError(f"overlap ({overlap}) must be less than half the tile ({tile})")
         self.device = pick_device(device)
+        self.dtype = pick_precision(precision, self.device)
         self.generator = generator.to(self.device).eval()
+        if self.device.type == "cpu":  # oneDNN's convolutions are fastest channels-last
+            self.generator = self.generator.to(memory_format=torch.channels_last)
         self.name = name
         self.tile = tile
         self.overlap = overlap
         self.meta = meta or {}
 
     def __repr__(self) -> str:
-        return f"NeuralCompleter(name={self.name!r}, device={self.device}, params={self.generator.n_params})"
+        return (
+            f"NeuralCompleter(name={self.name!r}, device={self.device}, "
+            f"dtype={str(self.dtype).removeprefix('torch.')}, params={self.generator.n_params})"
+        )
 
     @torch.no_grad()
     def _run(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(N, H, W) float32/bool -> (N, H, W) float32, one forward pass."""
         v = torch.from_numpy(values[:, None]).to(self.device)
         m = torch.from_numpy(mask[:, None].astype(np.float32)).to(self.device)
-        out, _ = self.generator(v, m)
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            out, _ = self.generator(v, m)
         return out.clamp(0, 1).cpu().numpy()[:, 0]
 
     def _tiled(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -201,9 +239,15 @@ class NeuralCompleter(Completer):
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], device: str | torch.device | None = "auto", name: str | None = None
+    path: str | os.PathLike[str],
+    device: str | torch.device | None = "auto",
+    name: str | None = None,
+    precision: str = "auto",
 ) -> NeuralCompleter:
-    """Load a generator export (``generator_*.pt``) or a training checkpoint (``last.pt``)."""
+    """Load a generator export (``generator_*.pt``) or a training checkpoint (``last.pt``).
+
+    ``precision``: see :class:`NeuralCompleter`.
+    """
     obj = _load(path)
     try:
         gen = Generator(**obj["generator_config"])
@@ -212,15 +256,20 @@ def load_checkpoint(
     except (KeyError, TypeError, RuntimeError) as exc:
         raise InputError(f"{path}: checkpoint does not match the generator ({type(exc).__name__})") from None
     meta = json.loads(obj["meta"]) if "meta" in obj else {"stage": "training", "step": obj.get("step")}
-    return NeuralCompleter(gen, device=device, name=name or FsPath(path).stem, meta=meta)
+    return NeuralCompleter(gen, device=device, name=name or FsPath(path).stem, meta=meta, precision=precision)
 
 
-def load_default(kind: str = "mse", device: str | torch.device | None = "auto") -> NeuralCompleter:
-    """The shipped generator: ``"mse"`` (lowest error, default) or ``"gan"`` (sharper texture)."""
+def load_default(
+    kind: str = "mse", device: str | torch.device | None = "auto", precision: str = "auto"
+) -> NeuralCompleter:
+    """The shipped generator: ``"mse"`` (lowest error, default) or ``"gan"`` (sharper texture).
+
+    ``precision``: see :class:`NeuralCompleter`.
+    """
     if kind not in DEFAULT_MODELS:
         raise InputError(f"kind must be one of {', '.join(DEFAULT_MODELS)}; got {kind!r}")
     ref = resources.files("completion") / "weights" / DEFAULT_MODELS[kind]
     with resources.as_file(ref) as p:
         if not p.is_file():
             raise InputError(f"the shipped {kind} weights are missing from the installation ({p})")
-        return load_checkpoint(p, device=device, name=f"gan-{kind}")
+        return load_checkpoint(p, device=device, name=f"gan-{kind}", precision=precision)

@@ -171,3 +171,24 @@ def test_shipped_weights_load_and_beat_linear_on_a_spiral() -> None:
 def test_load_default_rejects_unknown_kind() -> None:
     with pytest.raises(InputError, match="kind must be one of"):
         load_default("best")
+
+
+def test_precision_choice_and_bfloat16_matches_float32() -> None:
+    from completion.neural import pick_precision
+
+    cpu = torch.device("cpu")
+    assert pick_precision("float32", cpu) == torch.float32
+    assert pick_precision("bfloat16", cpu) == torch.bfloat16
+    assert pick_precision("auto", cpu) in (torch.float32, torch.bfloat16)
+    with pytest.raises(InputError, match="precision must be one of"):
+        pick_precision("fp8", cpu)
+    spec = scanpaths.specimens.generate((128, 128), seed=3)
+    s = scanpaths.simulate(spec.image, scanpaths.make_path("spiral", (128, 128), coverage=0.05), preset="typical")
+    full = load_default("mse", device="cpu", precision="float32")
+    half = load_default("mse", device="cpu", precision="bfloat16")
+    assert "bfloat16" in repr(half) and "float32" in repr(full)
+    a, b = full.complete(s.values, s.mask), half.complete(s.values, s.mask)
+    assert b.dtype == np.float32
+    assert np.abs(a - b).max() < 0.02  # only the learned correction is computed in bfloat16
+    err_a, err_b = np.mean((a - spec.clean) ** 2), np.mean((b - spec.clean) ** 2)
+    assert abs(err_b - err_a) < 0.01 * err_a
