@@ -399,6 +399,7 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         reference=args.reference,
         steering=args.steering,
         variable_length=args.variable_length,
+        segment_len=args.segment_len,
     )
     try:
         out = train(cfg, resume=args.resume)
@@ -580,8 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train an agent that picks each next scan segment (SB3 PPO, SAC or RecurrentPPO)",
         description="Train an SB3 agent on partialstem/AdaptiveScan-v0: each step it picks the next straight "
         "segment of the scan from what it has seen; the reward is the drop in completion error. Evaluates "
-        "against spiral and Lissajous scans of equal scan time on held-out specimens, writes policy.pt, "
-        "best_policy.pt (safe policy files), last.zip (checkpoint) and eval.csv to --out; --resume continues; "
+        "against the fixed paths (spiral, Lissajous, grid, serpentine) of equal scan time on held-out "
+        "specimens, writes policy.pt, best_policy.pt (safe policy files), last.zip (checkpoint) and "
+        "eval.csv to --out; --resume continues; "
         "Ctrl-C saves first. Uses CUDA when available.",
     )
     p.add_argument("--out", type=FsPath, default=FsPath("runs/rl"), help="run folder (default runs/rl)")
@@ -607,6 +609,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steering", choices=("relative", "absolute"), default="relative", help="the action turns or aims")
     p.add_argument("--variable-length", action="store_true", help="the action also sets the segment length")
+    p.add_argument(
+        "--segment-len",
+        type=int,
+        default=20,
+        help="samples per segment, sqrt(2) px apart (default 20, as Ede 2021); with --variable-length the "
+        "action picks 1/4 to all of it",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
     p.add_argument("--resume", action="store_true", help="continue from --out/last.zip")

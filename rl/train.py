@@ -2,8 +2,8 @@
 
 PPO by default (SAC and sb3-contrib's RecurrentPPO selectable), with :class:`ScanExtractor`,
 vectorised environments (in subprocesses with ``subproc``), a progress bar, TensorBoard when it
-is installed, and periodic evaluation of the deterministic policy against spiral and Lissajous
-scans of equal scan time on held-out specimens. Writes to ``out``:
+is installed, and periodic evaluation of the deterministic policy against the fixed paths
+(spiral, Lissajous, grid, serpentine) of equal scan time on held-out specimens. Writes to ``out``:
 
 - ``last.zip`` (SB3 checkpoint, for ``resume``) and ``state.json``;
 - ``policy.pt`` (the last policy) and ``best_policy.pt`` (best evaluation), as safe policy files;
@@ -30,6 +30,7 @@ import torch
 from scanpaths.errors import InputError, check_choice
 
 from .env import AdaptiveScanEnv
+from .fixed import FIXED_KINDS
 from .policy import ALGOS, algo_class, evaluate, policy_kwargs, save_policy
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,9 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
 
         def evaluate(self) -> None:
             if self.fixed is None:
-                self.fixed = evaluate(None, eval_env, seeds, completers=(cfg.eval_completer,))[cfg.eval_completer]
+                self.fixed = evaluate(None, eval_env, seeds, kinds=FIXED_KINDS, completers=(cfg.eval_completer,))[
+                    cfg.eval_completer
+                ]
             learned = evaluate(self.model.policy, eval_env, seeds, kinds=(), completers=(cfg.eval_completer,))
             mse = float(learned[cfg.eval_completer]["learned"].mean())
             fixed = {k: float(v.mean()) for k, v in self.fixed.items()}
