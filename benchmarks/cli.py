@@ -389,6 +389,8 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         eval_completer=args.eval_completer,
         device=args.device,
         threads=args.threads,
+        warm_start=args.warm_start,
+        bc_episodes=args.bc_episodes,
     )
     cfg.env.update(
         size=args.size,
@@ -609,6 +611,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steering", choices=("relative", "absolute"), default="relative", help="the action turns or aims")
     p.add_argument("--variable-length", action="store_true", help="the action also sets the segment length")
+    p.add_argument(
+        "--warm-start",
+        choices=("none", "serpentine"),
+        default="none",
+        help="first imitate a scripted expert (behaviour cloning), then improve with PPO: 'serpentine' "
+        "needs --steering absolute --variable-length (default none)",
+    )
+    p.add_argument(
+        "--bc-episodes", type=int, default=300, help="expert episodes to imitate with --warm-start (default 300)"
+    )
     p.add_argument(
         "--segment-len",
         type=int,

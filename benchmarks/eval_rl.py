@@ -81,19 +81,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     for cov in args.coverages:
         env = lp.make_env(coverage=cov, pool_size=1, completer="none")
+        # a policy warm-started from the scripted serpentine is also compared with its teacher
+        extra = ("expert",) if env.steering == "absolute" and env.variable_length else ()
+        shown = ("learned", *FIXED_KINDS, *extra)
         res = {}
         for c in tqdm(args.completers, desc=f"1/{1 / cov:.0f}", unit="completer"):
-            res |= evaluate(lp.policy, env, seeds, kinds=FIXED_KINDS, completers=(c,), defects=True)
+            res |= evaluate(lp.policy, env, seeds, kinds=(*FIXED_KINDS, *extra), completers=(c,), defects=True)
         lines += [f"## Budget: a spiral's scan time at 1/{1 / cov:.0f} ({env.budget_s * 1e3:.3f} ms)", ""]
-        lines.append("| completer | " + " | ".join(["learned", *FIXED_KINDS]) + " | learned / best fixed [95 % CI] |")
-        lines.append("|---|" + "---|" * (len(FIXED_KINDS) + 2))
+        if extra:
+            lines += [
+                "`expert`: the scripted serpentine the policy was warm-started from (`rl/expert.py`), steered "
+                "through the same environment; not a fixed path of the figure, shown so the learned path can "
+                "be judged against its teacher.",
+                "",
+            ]
+        lines.append("| completer | " + " | ".join(shown) + " | learned / best fixed [95 % CI] |")
+        lines.append("|---|" + "---|" * (len(shown) + 1))
         for c, d in res.items():
             best = min(FIXED_KINDS, key=lambda k: d[k].mean())
             r, lo, hi = ratio_ci(d["learned"], d[best])
-            cells = [f"{d[k].mean() * 1e3:.3f}" for k in ("learned", *FIXED_KINDS)]
+            cells = [f"{d[k].mean() * 1e3:.3f}" for k in shown]
             lines.append(f"| {c} MSE x 1e-3 | " + " | ".join(cells) + f" | {r:.3f} [{lo:.3f}, {hi:.3f}] vs {best} |")
+            if extra:
+                r, lo, hi = ratio_ci(d["learned"], d["expert"])
+                lines.append(
+                    f"| {c}: learned / expert | " + " | " * (len(shown) - 1) + f" | {r:.3f} [{lo:.3f}, {hi:.3f}] |"
+                )
         for c, d in res.items():
-            rec = [d[k + "/recall"] for k in ("learned", *FIXED_KINDS)]
+            rec = [d[k + "/recall"] for k in shown]
             cells = [f"{np.nanmean(r):.3f}" if np.isfinite(r).any() else "-" for r in rec]
             lines.append(f"| {c} defect recall | " + " | ".join(cells) + " | |")
         lines.append("")

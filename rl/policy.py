@@ -171,7 +171,9 @@ def evaluate(
     """Completion MSE (and defect recall) of the learned path and of fixed paths at equal scan time.
 
     Returns ``{completer: {path: (len(seeds),) MSE}}``, with ``"<path>/recall"`` entries when
-    ``defects`` is set. ``policy`` None scores the fixed paths only.
+    ``defects`` is set. ``policy`` None scores the fixed paths only. ``kinds`` may include
+    ``"expert"``: the scripted serpentine of :mod:`rl.expert`, steered through the env like the
+    policy (needs absolute steering and variable length).
     """
     from benchmarks.metrics import defect_recall
     from completion import get_completer
@@ -185,7 +187,12 @@ def evaluate(
         if policy is not None:
             scans["learned"] = rollout(policy, env, spec.image, spec.clean, seed=s)
         for k in kinds:
-            scans[k] = fixed_scan(k, spec.image, env.budget_s, env.preset.name, seed=s)
+            if k == "expert":  # the scripted serpentine, steered through the env like the policy
+                from .expert import ExpertPolicy
+
+                scans[k] = rollout(ExpertPolicy(env), env, spec.image, spec.clean, seed=s)
+            else:
+                scans[k] = fixed_scan(k, spec.image, env.budget_s, env.preset.name, seed=s)
         for cname, comp in comps.items():
             for name in names:
                 sc = scans[name]

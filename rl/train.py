@@ -60,6 +60,10 @@ class RLConfig:
     eval_completer: str = "harmonic"
     device: str = "auto"
     threads: int = 0
+    warm_start: str = "none"
+    bc_episodes: int = 300
+    bc_epochs: int = 30
+    bc_log_std: float = -2.0
     env: dict[str, Any] = field(
         default_factory=lambda: {
             "size": 96,
@@ -75,6 +79,71 @@ class RLConfig:
             "pool_size": 2000,
         }
     )
+
+
+#: Scripted experts a run can start from (``warm_start``).
+WARM_STARTS: tuple[str, ...] = ("none", "serpentine")
+
+
+def warm_start(model: Any, cfg: RLConfig, progress: bool = True) -> dict[str, float]:
+    """Behaviour cloning: fit a fresh PPO policy to the serpentine expert before PPO starts.
+
+    The expert (:class:`rl.expert.SerpentineExpert`) scans ``bc_episodes`` training episodes
+    with noise injected into the executed actions; the actor's mean action is regressed onto the
+    expert's clean actions and the critic onto the discounted returns (MSE each, Adam 1e-3,
+    ``bc_epochs`` passes, batches of 256). The action noise is then set to
+    ``exp(bc_log_std)`` so PPO explores around the expert instead of forgetting it at once.
+
+    Returns the cloning statistics (also written to ``state.json``).
+    """
+    import torch.nn.functional as F
+
+    from .expert import expert_dataset
+
+    env = AdaptiveScanEnv(**cfg.env)
+    obs, actions, returns, expert_return = expert_dataset(
+        env, cfg.bc_episodes, seed=cfg.seed * 1_000_003 + 7, gamma=cfg.gamma, progress=progress
+    )
+    policy = model.policy
+    policy.set_training_mode(True)
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-3)
+    rng = np.random.default_rng(cfg.seed)
+    n = len(actions)
+    act_t = torch.as_tensor(actions, device=policy.device)
+    ret_t = torch.as_tensor(returns, device=policy.device)
+    from tqdm.auto import tqdm
+
+    act_loss = val_loss = math.nan
+    for _ in tqdm(range(cfg.bc_epochs), desc="clone", unit="epoch", disable=not progress, leave=False):
+        order = rng.permutation(n)
+        a_sum = v_sum = 0.0
+        for start in range(0, n, 256):
+            b = order[start : start + 256]
+            obs_t, _ = policy.obs_to_tensor({k: v[b] for k, v in obs.items()})
+            mean = policy.get_distribution(obs_t).distribution.mean
+            values = policy.predict_values(obs_t).flatten()
+            la = F.mse_loss(mean, act_t[b])
+            lv = F.mse_loss(values, ret_t[b])
+            opt.zero_grad(set_to_none=True)
+            (la + 0.5 * lv).backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            opt.step()
+            a_sum += la.item() * len(b)
+            v_sum += lv.item() * len(b)
+        act_loss, val_loss = a_sum / n, v_sum / n
+    with torch.no_grad():
+        policy.log_std.fill_(cfg.bc_log_std)
+    policy.set_training_mode(False)
+    stats = {
+        "expert": cfg.warm_start,
+        "episodes": cfg.bc_episodes,
+        "samples": n,
+        "action_mse": act_loss,
+        "value_mse": val_loss,
+        "expert_return": expert_return,
+    }
+    log.info("warm start: cloned %d expert steps, action MSE %.4f", n, act_loss)
+    return stats
 
 
 def _device(name: str) -> str:
@@ -127,6 +196,8 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
                 disable=not progress,
                 smoothing=0.05,
             )
+            if state.pop("eval_at_start", False):
+                self.evaluate()
 
         def _on_step(self) -> bool:
             self.bar.update(self.model.n_envs)
@@ -193,6 +264,14 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
 def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
     """Train (or, with ``resume``, continue) an agent; return the run folder."""
     check_choice(cfg.algo, "--algo", ALGOS)
+    check_choice(cfg.warm_start, "--warm-start", WARM_STARTS)
+    if cfg.warm_start != "none":
+        if cfg.algo != "ppo":
+            raise InputError("--warm-start works with --algo ppo")
+        if cfg.env.get("steering") != "absolute" or not cfg.env.get("variable_length"):
+            raise InputError("--warm-start serpentine needs --steering absolute and --variable-length")
+        if cfg.bc_episodes < 1 or cfg.bc_epochs < 1:
+            raise InputError("--bc-episodes and the cloning epochs must be at least 1")
     if cfg.total_steps < 1 or cfg.n_envs < 1 or cfg.eval_every < 1 or cfg.n_eval < 1:
         raise InputError("--steps, --envs, --eval-every and --n-eval must be at least 1")
     device = _device(cfg.device)
@@ -244,6 +323,9 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
             **kw,
         )
     monitor = _callback(cfg, out, state, progress)
+    if not resume and cfg.warm_start != "none":
+        state["warm_start"] = warm_start(model, cfg, progress)
+        state["eval_at_start"] = True  # step 0 of eval.csv: the cloned policy before any PPO update
     remaining = cfg.total_steps - model.num_timesteps
     try:
         if remaining > 0:
