@@ -402,6 +402,8 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         steering=args.steering,
         variable_length=args.variable_length,
         segment_len=args.segment_len,
+        residual=args.residual,
+        residual_scale=args.residual_scale,
     )
     try:
         out = train(cfg, resume=args.resume)
@@ -617,6 +619,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="none",
         help="first imitate a scripted expert (behaviour cloning), then improve with PPO: 'serpentine' "
         "needs --steering absolute --variable-length (default none)",
+    )
+    p.add_argument(
+        "--residual",
+        choices=("none", "serpentine"),
+        default="none",
+        help="'serpentine': the action corrects a scripted serpentine (a zero action follows it); needs "
+        "--steering absolute --variable-length (default none)",
+    )
+    p.add_argument(
+        "--residual-scale",
+        type=float,
+        default=0.25,
+        help="with --residual: the size of a full correction, in action units (default 0.25)",
     )
     p.add_argument(
         "--bc-episodes", type=int, default=300, help="expert episodes to imitate with --warm-start (default 300)"

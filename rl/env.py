@@ -29,6 +29,12 @@ from the last heading (0 = straight on; the first segment heads along +x); with
 ``segment_len`` samples. NaN or infinite actions are replaced by 0 and counted
 (``info["bad_actions"]``), so a diverging policy cannot crash a training run.
 
+**Residual steering** (``residual="serpentine"``, with absolute steering and variable length):
+the action is added, times ``residual_scale``, to what the scripted serpentine of
+:mod:`rl.expert` would do from the current state (heading and length); a zero action follows
+the serpentine. The policy learns where and how to leave it, from what it has seen, and cannot
+do much worse than it while it learns (residual policy learning).
+
 **Reward**: the drop in completion error that the step bought, relative to the specimen's
 variance (the error of the best flat guess): ``(mse_before - mse_after) / var``. With
 ``reward_mode="final"`` (default) the completion runs once, at the end, and the whole drop
@@ -85,6 +91,9 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         lookahead: the agent chooses one segment ahead, so the scan generator knows the next
             segment while it scans the current one and its feed-forward can anticipate turns
             (as a pipelined controller would); without it, turns come as a surprise.
+        residual: ``none``, or ``serpentine``: actions are corrections to the scripted
+            serpentine (needs ``steering="absolute"`` and ``variable_length``).
+        residual_scale: the size of a full correction, in action units (heading / pi, length).
         pool_size: size of the default synthetic pool.
     """
 
@@ -109,6 +118,8 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         lookahead: bool = True,
         pool_size: int = 2000,
         render_mode: str | None = None,
+        residual: str = "none",
+        residual_scale: float = 0.25,
     ) -> None:
         super().__init__()
         if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 1024:
@@ -172,6 +183,13 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._cells = (blocks[:, None] * obs_size + blocks[None, :]).ravel()
         self._cell_area = np.bincount(self._cells, minlength=obs_size * obs_size).reshape(obs_size, obs_size)
         self._ff_ticks = self.preset.lag_s / self.preset.dwell_s - 0.5 if self.preset.lag_s > 0 else 0.0
+        self.residual = check_choice(residual, "residual", ("none", "serpentine"))
+        self.residual_scale = check_number(residual_scale, "residual_scale", 0.0, 2.0, low_open=True)
+        self._expert = None
+        if self.residual == "serpentine":
+            from .expert import SerpentineExpert  # raises unless steering is absolute with variable length
+
+            self._expert = SerpentineExpert(self)
 
     # ------------------------------------------------------------------ episode state
     def _specimen(self) -> tuple[np.ndarray, np.ndarray]:
@@ -230,6 +248,8 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.mse = self.var  # the error of the best flat guess, before anything is seen
         self.bad_actions = 0
         self.trajectory = np.zeros((0, 2))
+        if self._expert is not None:
+            self._expert.reset()
         return self._obs(), {"budget_ticks": self.budget_ticks}
 
     def _segment(self, action: np.ndarray) -> np.ndarray:
@@ -241,6 +261,10 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             self.bad_actions += 1
             a = np.where(np.isfinite(a), a, 0.0)
         a = np.clip(a, -1.0, 1.0)
+        if self._expert is not None:  # a correction to the serpentine; the heading may wrap
+            base = self._expert.act()
+            a = base + self.residual_scale * a
+            a[1] = min(1.0, max(-1.0, a[1]))
         turn = math.pi * float(a[0])
         self.heading = turn if self.steering == "absolute" else math.remainder(self.heading + turn, 2 * math.pi)
         n = self.segment_len

@@ -90,3 +90,20 @@ def test_warm_start_clones_then_trains(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(["train-rl", "--out", str(tmp_path / "x"), "--warm-start", "serpentine"])
     assert code == 2 and "--steering absolute" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_residual_env_with_zero_actions_is_the_expert() -> None:
+    spec = specimens.generate((48, 48), seed=5)
+    env = AdaptiveScanEnv(**{**ENV, "completer": "none"})
+    expert = rollout(ExpertPolicy(env), env, spec.image, spec.clean, seed=1)
+    res = AdaptiveScanEnv(**{**ENV, "completer": "none", "residual": "serpentine"})
+    res.reset(seed=1, options={"image": spec.image, "truth": spec.clean})
+    done = False
+    while not done:
+        done = res.step(np.zeros(2, dtype=np.float32))[2]
+    np.testing.assert_allclose(res.partial_scan().commanded, expert.commanded)
+    np.testing.assert_array_equal(res.scan()[1], expert.mask)
+    with pytest.raises(InputError, match="absolute"):
+        AdaptiveScanEnv(size=48, obs_size=48, pool_size=1, completer="none", residual="serpentine")
+    with pytest.raises(InputError, match="residual"):
+        AdaptiveScanEnv(**{**ENV, "completer": "none", "residual": "spiral"})
