@@ -103,6 +103,8 @@ def test_residual_env_with_zero_actions_is_the_expert() -> None:
         done = res.step(np.zeros(2, dtype=np.float32))[2]
     np.testing.assert_allclose(res.partial_scan().commanded, expert.commanded)
     np.testing.assert_array_equal(res.scan()[1], expert.mask)
+    again = rollout(ExpertPolicy(res), res, spec.image, spec.clean, seed=1)  # the expert in a residual env
+    np.testing.assert_allclose(again.commanded, expert.commanded)
     with pytest.raises(InputError, match="absolute"):
         AdaptiveScanEnv(size=48, obs_size=48, pool_size=1, completer="none", residual="serpentine")
     with pytest.raises(InputError, match="residual"):
