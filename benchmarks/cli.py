@@ -259,6 +259,7 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
         lr=args.lr,
         adv_weight=args.adv_weight,
         width=args.width,
+        lattice=args.lattice,
         seed=args.seed,
         device=args.device,
         val_every=args.val_every,
@@ -560,6 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=12, help="crops per step and process (default 12)")
     p.add_argument("--crop", type=int, default=128, help="crop size in px, a multiple of 16 (default 128)")
     p.add_argument("--width", type=int, default=16, help="generator width (default 16)")
+    p.add_argument(
+        "--no-lattice",
+        dest="lattice",
+        action="store_false",
+        help="leave out the lattice-fit input (the first released architecture)",
+    )
     p.add_argument("--lr", type=float, default=1e-3, help="generator learning rate, MSE stage (default 1e-3)")
     p.add_argument("--adv-weight", type=float, default=1e-3, help="weight of the adversarial loss (default 1e-3)")
     p.add_argument("--pool-size", type=int, default=600, help="synthetic specimens kept in memory (default 600)")

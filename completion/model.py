@@ -9,14 +9,18 @@ set of weights):
   the **fill level** (log2 of the pyramid level each pixel's fill came from, a proxy for the
   distance to the nearest sample). The network conditions on the mask and the distance, so it
   knows how far it is extrapolating. A fifth channel is the **sparse-spectrum fill**
-  (:func:`sparse_spectrum_fill`), which continues lattices across the gaps; the output is a
-  learned correction of it, so the untrained generator already equals that classical fill.
+  (:func:`sparse_spectrum_fill`), which continues lattices across the gaps, and a sixth (in
+  generators made with ``lattice=True``, the default) the **lattice fill**
+  (:func:`completion.lattice.lattice_fill`), a least-squares fit of the crystal's Fourier peaks
+  with slowly varying amplitudes, checked by cross-validation. The output is a learned
+  correction of the last of these fills, so the untrained generator already equals it.
 - The **inner generator** works at 1/4 to 1/16 resolution (dilated residual blocks, receptive
   field of a few hundred px) and produces the large-scale structure, a coarse image at 1/4
   resolution that is trained against the 4x-pooled target (deep supervision).
 - The **outer generator** restores full-resolution detail from the coarse image and
-  full-resolution features of the samples. The output is the sparse-spectrum fill plus the
-  upsampled coarse correction plus this full-resolution residual.
+  full-resolution features of the samples. The output is the base fill (lattice, or
+  sparse-spectrum for ``lattice=False``) plus the upsampled coarse correction plus this
+  full-resolution residual.
 
 Discriminator: three PatchGAN critics that judge random crops at full, 1/2 and 1/4 scale.
 
@@ -30,6 +34,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .lattice import lattice_fill
 
 __all__ = ["Generator", "MultiScaleDiscriminator", "pull_push", "sparse_spectrum_fill"]
 
@@ -77,6 +83,27 @@ def pull_push(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, t
     return fill, level / 8.0
 
 
+def _kth_largest(flat: torch.Tensor, k: int, stride: int = 8) -> torch.Tensor:
+    """The ``k``-th largest value of each row of ``flat`` (N, M), exactly: (N,).
+
+    A top-k over every ``stride``-th element gives a value that at least ``k`` elements
+    exceed (checked); the exact k-th largest is then found among those elements only, which
+    is several times cheaper than a top-k over the whole row when k is a few % of it.
+    """
+    n, m = flat.shape
+    if k * 16 > m:
+        return torch.topk(flat, k, dim=1, sorted=False).values.amin(dim=1)
+    sub = flat[:, ::stride]
+    low = torch.topk(sub, min(sub.shape[1], 2 * (k // stride) + 8), dim=1, sorted=False).values.amin(dim=1)
+    out = []
+    for row, lo in zip(flat, low, strict=True):
+        cand = row[row >= lo]
+        if cand.numel() < k:  # the sample was unlucky: the plain way
+            cand = row
+        out.append(torch.topk(cand, k, sorted=False).values.amin())
+    return torch.stack(out)
+
+
 def sparse_spectrum_fill(
     values: torch.Tensor,
     mask: torch.Tensor,
@@ -101,18 +128,19 @@ def sparse_spectrum_fill(
         (N, 1, H, W) estimate, clamped to [0, 1].
     """
     n, _, h, w = init.shape
-    x = init
-    seen = mask > 0
+    seen = torch.nonzero((mask > 0).flatten()).squeeze(1)  # the samples, as flat indices
+    seen_values = values.flatten()[seen]
+    x = init.clone()
+    x.view(-1)[seen] = seen_values
     for k in range(iterations):
         spec = torch.fft.rfft2(x)
         mag = spec.abs()
         frac = keep[0] * (keep[1] / keep[0]) ** (k / (iterations - 1))
         flat = mag.flatten(1)
         k_keep = max(1, min(flat.shape[1], int(flat.shape[1] * frac)))
-        # the k_keep-th largest magnitude (topk of a few % is cheaper than a k-th value)
-        thr = torch.topk(flat, k_keep, dim=1, sorted=False).values.amin(dim=1).view(n, 1, 1, 1)
-        spec = torch.where(mag >= thr, spec, torch.zeros_like(spec))
-        x = torch.where(seen, values, torch.fft.irfft2(spec, s=(h, w)))
+        thr = _kth_largest(flat, k_keep).view(n, 1, 1, 1)
+        x = torch.fft.irfft2(spec * (mag >= thr), s=(h, w))
+        x.view(-1)[seen] = seen_values  # the samples back where they were seen
     return x.clamp(0, 1)
 
 
@@ -145,18 +173,22 @@ class Generator(nn.Module):
     Args:
         width: channels at full resolution (the outer generator); deeper levels use
             2x, 4x, 6x and 6x of it.
+        lattice: add the lattice fill as a sixth input and use it as the base the output
+            corrects (``False`` gives the first released architecture: five inputs, the
+            sparse-spectrum fill as the base).
 
     ``forward(values, mask)`` takes (N, 1, H, W) tensors and returns ``(image, coarse)``:
     the completed image (N, 1, H, W), unclamped, and the inner generator's coarse image
     (N, 1, ceil(H/4), ceil(W/4)) on the padded grid.
     """
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 16, lattice: bool = True) -> None:
         super().__init__()
-        self.config: dict[str, Any] = {"width": width}
+        self.config: dict[str, Any] = {"width": width, "lattice": lattice}
+        self.lattice = lattice
         w0, w1, w2, w3, w4 = width, 2 * width, 4 * width, 6 * width, 6 * width
         self.act = nn.LeakyReLU(0.2, inplace=True)
-        self.enc0 = _fuse(5, w0)
+        self.enc0 = _fuse(6 if lattice else 5, w0)
         self.enc1 = _down(w0, w1)
         # inner generator: 1/4 .. 1/16 resolution
         self.enc2 = nn.Sequential(_down(w1, w2), ResBlock(w2))
@@ -182,12 +214,17 @@ class Generator(nn.Module):
             values, mask = values.float(), mask.float()
             fill, level = pull_push(values, mask)
             sparse = sparse_spectrum_fill(values * mask, mask, fill)
-            x = torch.cat([values * mask, mask, fill, level, sparse], dim=1)
+            channels = [values * mask, mask, fill, level, sparse]
+            base = sparse
+            if self.lattice:
+                base = lattice_fill(values * mask, mask, sparse)
+                channels.append(base)
+            x = torch.cat(channels, dim=1)
         x, _ = _pad_to(x, 16)
         if self.enc0[0].weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)  # the layout the weights are in
-        sparse_p, _ = _pad_to(sparse, 16)
-        sparse_coarse = F.avg_pool2d(sparse_p, 4)
+        base_p, _ = _pad_to(base, 16)
+        base_coarse = F.avg_pool2d(base_p, 4)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -195,13 +232,13 @@ class Generator(nn.Module):
         e4 = self.enc4(e3)
         d3 = self.dec3(torch.cat([F.interpolate(e4, size=e3.shape[-2:], mode="nearest"), e3], 1))
         d2 = self.dec2(torch.cat([F.interpolate(d3, size=e2.shape[-2:], mode="nearest"), e2], 1))
-        coarse = sparse_coarse + self.coarse_head(d2)
+        coarse = base_coarse + self.coarse_head(d2)
         up_c = F.interpolate(coarse, size=e1.shape[-2:], mode="bilinear", align_corners=False)
         d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:], mode="nearest"), e1, up_c], 1))
         d0 = self.dec0(torch.cat([F.interpolate(d1, size=e0.shape[-2:], mode="nearest"), e0], 1))
-        # full-resolution sparse fill, plus the inner generator's coarse correction, plus detail
-        correction = F.interpolate(coarse - sparse_coarse, size=e0.shape[-2:], mode="bilinear", align_corners=False)
-        out = sparse_p + correction.float() + self.head(d0).float()
+        # full-resolution base fill, plus the inner generator's coarse correction, plus detail
+        correction = F.interpolate(coarse - base_coarse, size=e0.shape[-2:], mode="bilinear", align_corners=False)
+        out = base_p + correction.float() + self.head(d0).float()
         return out[..., :h, :w], coarse.float()
 
     @property

@@ -250,7 +250,8 @@ def load_checkpoint(
     """
     obj = _load(path)
     try:
-        gen = Generator(**obj["generator_config"])
+        # files from before the lattice input say nothing of it: they are lattice=False
+        gen = Generator(**{"lattice": False, **obj["generator_config"]})
         state = {k: v.float() if v.is_floating_point() else v for k, v in obj["generator"].items()}
         gen.load_state_dict(state)
     except (KeyError, TypeError, RuntimeError) as exc:

@@ -67,6 +67,7 @@ class TrainConfig:
     lr_adv: float = 2e-4
     adv_weight: float = 1e-3
     width: int = 16
+    lattice: bool = True
     seed: int = 0
     device: str = "auto"
     val_every: int = 250
@@ -87,6 +88,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         d = dict(d)
+        d.setdefault("lattice", False)  # runs from before the lattice input had none
         data = dict(d.pop("data"))
         data["coverage"] = tuple(data["coverage"])
         data["dose"] = tuple(data["dose"])
@@ -170,7 +172,7 @@ class _Run:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.dtype = pick_precision(cfg.precision, self.device)
-        self.g = Generator(cfg.width).to(self.device)
+        self.g = Generator(cfg.width, lattice=cfg.lattice).to(self.device)
         self.d = MultiScaleDiscriminator().to(self.device)
         if self.device.type == "cpu":  # oneDNN's convolutions are fastest channels-last
             self.g = self.g.to(memory_format=torch.channels_last)
@@ -236,8 +238,8 @@ class _Run:
         if not path.is_file():
             raise InputError(f"--resume: no checkpoint at {path}")
         state = load_training_state(path)
-        if state["config"]["width"] != self.cfg.width:
-            raise InputError(f"--resume: checkpoint width {state['config']['width']} differs from {self.cfg.width}")
+        if dict(state["generator_config"]) != dict(self.g.config):
+            raise InputError(f"--resume: checkpoint generator {state['generator_config']} differs from {self.g.config}")
         self.g.load_state_dict(state["generator"])
         self.d.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -260,9 +262,16 @@ class _Run:
         gen = getattr(source, "generator", None)
         if gen is None:
             raise InputError(f"--init needs a generator (gan-mse, gan-gan or a .pt file), got the baseline {name!r}")
-        if gen.config != self.g.config:
+        state = gen.state_dict()
+        if gen.config.get("width") != self.g.config["width"]:
             raise InputError(f"--init: generator config {gen.config} differs from this run's {self.g.config}")
-        self.g.load_state_dict(gen.state_dict())
+        if gen.config.get("lattice", False) != self.g.config["lattice"]:
+            if not self.g.config["lattice"]:
+                raise InputError("--init: a generator with the lattice input cannot start a run without it")
+            # a first-release generator (five inputs): the lattice input starts with zero weights
+            w = state["enc0.0.weight"]
+            state["enc0.0.weight"] = torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)
+        self.g.load_state_dict(state)
         if self.main:
             log.info("initialised the generator from %s", name)
 

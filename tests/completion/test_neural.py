@@ -12,6 +12,7 @@ import torch
 
 import scanpaths
 from completion import NeuralCompleter, load_checkpoint, load_default
+from completion.lattice import lattice_fill
 from completion.model import Generator, MultiScaleDiscriminator, pull_push, sparse_spectrum_fill
 from completion.neural import export_generator
 from scanpaths import InputError
@@ -53,12 +54,28 @@ def test_generator_any_size(shape: tuple[int, int]) -> None:
     assert coarse.shape[-2:] == (-(-shape[0] // 16) * 4, -(-shape[1] // 16) * 4)
 
 
-def test_untrained_generator_starts_as_the_sparse_spectrum_fill() -> None:
-    g = Generator(width=4)  # zero-initialised heads
+@pytest.mark.parametrize("lattice", [False, True])
+def test_untrained_generator_starts_as_its_base_fill(lattice: bool) -> None:
+    g = Generator(width=4, lattice=lattice)  # zero-initialised heads
     v, m = (torch.rand(1, 1, 64, 64), (torch.rand(1, 1, 64, 64) < 0.2).float())
     out, _ = g(v, m)
     fill, _ = pull_push(v, m)
-    torch.testing.assert_close(out, sparse_spectrum_fill(v * m, m, fill), atol=1e-5, rtol=0)
+    base = sparse_spectrum_fill(v * m, m, fill)
+    if lattice:
+        base = lattice_fill(v * m, m, base)
+    torch.testing.assert_close(out, base, atol=1e-5, rtol=0)
+
+
+def test_first_release_files_load_as_five_input_generators(tmp_path: Path) -> None:
+    g = Generator(width=4, lattice=False)
+    path = tmp_path / "old.pt"
+    export_generator(g, path, {"stage": "test"})
+    obj = torch.load(path, weights_only=True)
+    obj["generator_config"] = {"width": 4}  # what the first release wrote
+    torch.save(obj, path)
+    loaded = load_checkpoint(path, device="cpu")
+    assert loaded.generator.config == {"width": 4, "lattice": False}
+    assert loaded.generator.enc0[0].weight.shape[1] == 5
 
 
 def test_sparse_spectrum_fill_recovers_a_lattice_that_smooth_fills_blur() -> None:
@@ -100,10 +117,12 @@ def test_half_precision_export_is_close(tmp_path: Path) -> None:
 
 def test_tiling_is_about_as_good_as_a_single_pass() -> None:
     g = load_default("mse", device="cpu").generator
-    spec = scanpaths.specimens.generate((384, 384), seed=2, scene="crystal")
-    s = scanpaths.simulate(spec.image, scanpaths.make_path("spiral", (384, 384), coverage=0.1), preset="typical")
+    # each tile fits its own lattice (completion.lattice): tiles need room for enough samples,
+    # so 320 px here (the default is 1024)
+    spec = scanpaths.specimens.generate((512, 512), seed=2, scene="crystal")
+    s = scanpaths.simulate(spec.image, scanpaths.make_path("spiral", (512, 512), coverage=0.1), preset="typical")
     whole = NeuralCompleter(g, device="cpu", tile=1024).complete(s.values, s.mask)
-    tiled = NeuralCompleter(g, device="cpu", tile=256, overlap=64).complete(s.values, s.mask)
+    tiled = NeuralCompleter(g, device="cpu", tile=320, overlap=64).complete(s.values, s.mask)
     assert tiled.shape == whole.shape
     err_whole = np.mean((whole - spec.clean) ** 2)
     err_tiled = np.mean((tiled - spec.clean) ** 2)
