@@ -250,7 +250,8 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
     from completion.data import DataConfig
     from completion.train import TrainConfig, train
 
-    data = DataConfig(crop=args.crop, pool_size=args.pool_size, user_dir=args.data_dir)
+    pool_shape = args.pool_shape if args.pool_shape is not None else max(256, args.crop + 64)
+    data = DataConfig(crop=args.crop, pool_size=args.pool_size, pool_shape=pool_shape, user_dir=args.data_dir)
     cfg = TrainConfig(
         out=str(args.out),
         steps_mse=args.steps_mse,
@@ -570,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3, help="generator learning rate, MSE stage (default 1e-3)")
     p.add_argument("--adv-weight", type=float, default=1e-3, help="weight of the adversarial loss (default 1e-3)")
     p.add_argument("--pool-size", type=int, default=600, help="synthetic specimens kept in memory (default 600)")
+    p.add_argument(
+        "--pool-shape",
+        type=int,
+        help="size in px of the synthetic specimens crops are cut from (default: 256, or crop + 64 if larger)",
+    )
     p.add_argument("--data-dir", help="folder of your own images to mix in (TIFF/NumPy/PNG)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")

@@ -112,7 +112,7 @@ class TrainConfig:
         if not 32 <= self.data.crop <= 1024 or self.data.crop % 16:
             raise InputError(f"crop must be a multiple of 16 in [32, 1024], got {self.data.crop}")
         if self.data.pool_shape < self.data.crop:
-            raise InputError("pool_shape must be >= crop")
+            raise InputError(f"pool_shape ({self.data.pool_shape} px) must be >= crop ({self.data.crop} px)")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
