@@ -130,7 +130,7 @@ def sparse_spectrum_fill(
     n, _, h, w = init.shape
     seen = torch.nonzero((mask > 0).flatten()).squeeze(1)  # the samples, as flat indices
     seen_values = values.flatten()[seen]
-    x = init.clone()
+    x = init.clone(memory_format=torch.contiguous_format)
     x.view(-1)[seen] = seen_values
     for k in range(iterations):
         spec = torch.fft.rfft2(x)

@@ -85,6 +85,25 @@ def test_resume_without_checkpoint_and_bad_config_are_clear(tmp_path: Path) -> N
         load_training_state(out / "generator_mse.pt")
 
 
+def test_init_from_a_five_input_generator_adds_a_zero_lattice_input(tmp_path: Path) -> None:
+    old = _cfg(tmp_path / "old", steps_mse=2, steps_adv=0)
+    old.lattice = False
+    first = train(old, progress=False) / "generator_mse.pt"
+    cfg = _cfg(tmp_path / "new", steps_mse=1, steps_adv=0)
+    cfg.init = str(first)
+    cfg.lr = 1e-9  # one step that barely moves the weights
+    new = load_checkpoint(train(cfg, progress=False) / "generator_mse.pt", device="cpu").generator
+    before = load_checkpoint(first, device="cpu").generator
+    assert new.config == {"width": 4, "lattice": True} and before.config == {"width": 4, "lattice": False}
+    w_new, w_old = new.enc0[0].weight.detach(), before.enc0[0].weight.detach()
+    torch.testing.assert_close(w_new[:, :5], w_old, rtol=0, atol=1e-3)
+    assert w_new[:, 5].abs().max() < 1e-3  # the lattice input starts from zero
+    back = _cfg(tmp_path / "back", steps_mse=1, steps_adv=0)
+    back.lattice, back.init = False, str(tmp_path / "new" / "generator_mse.pt")
+    with pytest.raises(InputError, match="cannot start a run without it"):
+        train(back, progress=False)
+
+
 def test_config_roundtrip() -> None:
     cfg = _cfg(Path("/tmp/x"))
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
