@@ -393,7 +393,13 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         threads=args.threads,
         warm_start=args.warm_start,
         bc_episodes=args.bc_episodes,
+        gamma=args.gamma,
+        n_steps=args.n_steps,
+        batch_size=args.batch,
+        n_epochs=args.epochs,
     )
+    if not 0 < args.max_turn <= 90:
+        raise InputError(f"--max-turn must be in (0, 90] degrees, got {args.max_turn:g}")
     cfg.env.update(
         size=args.size,
         preset=args.preset,
@@ -406,6 +412,9 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         segment_len=args.segment_len,
         residual=args.residual,
         residual_scale=args.residual_scale,
+        mode=args.mode,
+        max_turn=math.radians(args.max_turn),
+        step_px=args.step_px if args.step_px is not None else (1.0 if args.mode == "lines" else math.sqrt(2.0)),
     )
     try:
         out = train(cfg, resume=args.resume)
@@ -620,10 +629,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reward", choices=("final", "dense"), default="final", help="complete at the end or every step")
     p.add_argument(
         "--reference",
-        choices=("spiral", "none"),
+        choices=("spiral", "serpentine", "none"),
         default="spiral",
-        help="return relative to a spiral of equal time (default) or absolute",
+        help="return relative to a spiral (default) or a serpentine of equal scan time, or absolute",
     )
+    p.add_argument(
+        "--mode",
+        choices=("segments", "lines"),
+        default="segments",
+        help="segments: each step a short straight segment (default, as Ede 2021); lines: each step a whole "
+        "line across the field, turned and spaced from the last one (a zero action is a serpentine)",
+    )
+    p.add_argument("--max-turn", type=float, default=45.0, help="lines: the largest turn between lines, deg (45)")
+    p.add_argument(
+        "--step-px",
+        type=float,
+        default=None,
+        help="px between commanded samples (default sqrt(2) for segments, as Ede 2021; 1 for lines)",
+    )
+    p.add_argument("--gamma", type=float, default=0.995, help="discount (default 0.995)")
+    p.add_argument("--n-steps", type=int, default=128, help="PPO rollout steps per environment (default 128)")
+    p.add_argument("--batch", type=int, default=256, help="minibatch size (default 256)")
+    p.add_argument("--epochs", type=int, default=4, help="PPO epochs per rollout (default 4)")
     p.add_argument("--steering", choices=("relative", "absolute"), default="relative", help="the action turns or aims")
     p.add_argument("--variable-length", action="store_true", help="the action also sets the segment length")
     p.add_argument(

@@ -82,13 +82,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     for cov in args.coverages:
         env = lp.make_env(coverage=cov, pool_size=1, completer="none")
         # a policy warm-started from the scripted serpentine is also compared with its teacher
-        extra = ("expert",) if env.steering == "absolute" and env.variable_length else ()
+        # (in line mode, with the zero action: the serpentine of rows the policy turns and spaces)
+        extra = ("expert",) if env.mode == "lines" or (env.steering == "absolute" and env.variable_length) else ()
         shown = ("learned", *FIXED_KINDS, *extra)
         res = {}
         for c in tqdm(args.completers, desc=f"1/{1 / cov:.0f}", unit="completer"):
             res |= evaluate(lp.policy, env, seeds, kinds=(*FIXED_KINDS, *extra), completers=(c,), defects=True)
         lines += [f"## Budget: a spiral's scan time at 1/{1 / cov:.0f} ({env.budget_s * 1e3:.3f} ms)", ""]
-        if extra:
+        if extra and env.mode == "lines":
+            lines += [
+                "`expert`: the zero action of line mode, a serpentine of rows steered through the same "
+                "environment (what the policy turns and spaces); not a fixed path of the figure, shown so the "
+                "learned path can be judged against it.",
+                "",
+            ]
+        elif extra:
             lines += [
                 "`expert`: the scripted serpentine the policy was warm-started from (`rl/expert.py`), steered "
                 "through the same environment; not a fixed path of the figure, shown so the learned path can "
@@ -113,10 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines.append(f"| {c} defect recall | " + " | ".join(cells) + " | |")
         lines.append("")
     sps = env_steps_per_s(lp.env_kwargs)
-    lines += [
-        f"Environment steps/s with the harmonic reward, one core, random actions: {sps:.0f}.",
-        "",
-    ]
+    lines += [f"Environment steps/s with the harmonic reward, one core, random actions: {sps:.0f}."]
+    if lp.env_kwargs.get("mode") == "lines":  # a step is a whole line; the yardstick is segments
+        seg = env_steps_per_s({k: v for k, v in lp.env_kwargs.items() if k not in ("mode", "max_turn", "step_px")})
+        lines += [f"(A step of this policy is a whole line; in segment mode, 20-sample segments: {seg:.0f} steps/s.)"]
+    lines.append("")
     text = "\n".join(lines)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,20 @@ the action is added, times ``residual_scale``, to what the scripted serpentine o
 the serpentine. The policy learns where and how to leave it, from what it has seen, and cannot
 do much worse than it while it learns (residual policy learning).
 
+**Line mode** (``mode="lines"``): each step scans one whole straight line across the field of
+view (a chord), so an episode is a handful of decisions (about 8 at the default budget) instead
+of dozens. The first action sets the lines' angle, ``pi / 2 * a[0]`` from +x, and the first
+line lies half a gap in from the field's edge, the beam parked at its start before the scan
+begins (as a scan generator parks it before a frame). Every later action turns the next line
+by ``max_turn * a[0]`` from the last one and sets its gap from the last one's end,
+``gap * 2 ** a[1]``, where ``gap`` is the spacing of a serpentine whose length fills the
+budget. The beam goes straight from where the last line ended to the nearer end of the next
+one (sampling on the way) and scans it; the lines sweep across the field and, past its far
+edge, sweep back half a gap in. A zero action is a serpentine of rows; the agent learns which
+angle suits the specimen, where to pack lines closer (fanning them, it packs one side more than
+the other) and where to leave wider gaps. In this mode the vector observation holds the beam's
+position, the sweep's unit normal, the budget left and the lines done.
+
 **Reward**: the drop in completion error that the step bought, relative to the specimen's
 variance (the error of the best flat guess): ``(mse_before - mse_after) / var``. With
 ``reward_mode="final"`` (default) the completion runs once, at the end, and the whole drop
@@ -43,7 +57,8 @@ Either way the return of an episode is ``1 - mse_final / var``. The error is mea
 the noise-free truth for synthetic specimens. With ``reference="spiral"`` the last step also
 pays ``(mse_spiral - var) / var``, where ``mse_spiral`` is the completion error of a spiral
 scan of the same specimen and budget, so the return becomes ``(mse_spiral - mse_final) / var``:
-positive exactly when the agent beat the spiral. That takes the specimen's difficulty out of
+positive exactly when the agent beat the spiral (``reference="serpentine"``: the same with a
+fixed serpentine of equal scan time, the best fixed path on most specimens). That takes the specimen's difficulty out of
 the return (much less variance for the critic) without changing which path is best.
 """
 
@@ -83,8 +98,8 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         completer: name for :func:`completion.get_completer` (``harmonic`` is fast; ``gan-mse``
             is what the benchmarks score), or ``none`` for no reward (rollouts of a trained policy).
         reward_mode: ``final`` or ``dense``.
-        reference: ``none`` or ``spiral`` (return relative to a spiral of the same scan time;
-            ignored with ``completer="none"``).
+        reference: ``none``, ``spiral`` or ``serpentine`` (return relative to that fixed path
+            at the same scan time; ignored with ``completer="none"``).
         obs_size: side of the observation image.
         variable_length: add the segment length to the action.
         steering: ``relative`` (the action turns the beam) or ``absolute`` (it sets the heading).
@@ -95,6 +110,10 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             serpentine (needs ``steering="absolute"`` and ``variable_length``).
         residual_scale: the size of a full correction, in action units (heading / pi, length).
         pool_size: size of the default synthetic pool.
+        mode: ``segments`` (short segments, the defaults above) or ``lines`` (whole lines
+            across the field; see the module docstring; ``segment_len``, ``variable_length``,
+            ``steering``, ``lookahead`` and ``residual`` do not apply).
+        max_turn: in line mode, the largest turn between lines, radians.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -120,6 +139,8 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         render_mode: str | None = None,
         residual: str = "none",
         residual_scale: float = 0.25,
+        mode: str = "segments",
+        max_turn: float = math.pi / 4,
     ) -> None:
         super().__init__()
         if isinstance(size, bool) or not isinstance(size, int) or not 32 <= size <= 1024:
@@ -132,7 +153,9 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.segment_len = int(check_number(segment_len, "segment_len", 2, 10_000))
         self.step_px = check_number(step_px, "step_px", 0.0, size / 2, low_open=True)
         self.reward_mode = check_choice(reward_mode, "reward_mode", ("final", "dense"))
-        self.reference = check_choice(reference, "reference", ("none", "spiral"))
+        self.reference = check_choice(reference, "reference", ("none", "spiral", "serpentine"))
+        self.mode = check_choice(mode, "mode", ("segments", "lines"))
+        self.max_turn = check_number(max_turn, "max_turn", 0.0, math.pi / 2)
         self._ref_cache: dict[int, float] = {}
         self.variable_length = bool(variable_length)
         self.steering = check_choice(steering, "steering", ("relative", "absolute"))
@@ -170,8 +193,15 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if self.budget_ticks < self.segment_len // 4 + 1:
             raise InputError(f"the budget ({self.budget_s:.3g} s) is shorter than one segment")
         self.max_segments = math.ceil(self.budget_ticks / max(1, self.segment_len // 4))
+        n_act = 2 if variable_length else 1
+        if self.mode == "lines":
+            if residual != "none":
+                raise InputError("residual steering is for mode='segments' (line mode's zero action is a serpentine)")
+            self.gap = line_gap(size, self.budget_ticks * self.step_px)
+            self.max_segments = max(1, math.ceil(self.budget_ticks * self.step_px / (size - 1)))
+            n_act = 2
 
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(2 if variable_length else 1,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(n_act,), dtype=np.float32)
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, shape=(3, obs_size, obs_size), dtype=np.uint8),
@@ -237,7 +267,9 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.start = self.position.copy()
         self.heading = 0.0
         self.pending = np.zeros((0, 2))  # with lookahead: the segment scanned at the next step
-        if self.lookahead:
+        self.normal = np.array([0.0, 1.0])  # line mode: the direction the lines sweep
+        self.tail = np.zeros((0, 2))  # line mode: the end of the last line, scanned at the next step
+        if self.lookahead and self.mode == "segments":
             self.pending = self._line(self.segment_len, self.budget_ticks)
         self.commands: list[np.ndarray] = []
         self.drives: list[np.ndarray] = []
@@ -254,13 +286,7 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def _segment(self, action: np.ndarray) -> np.ndarray:
         """Commanded (n, 2) (x, y) px of the next segment from ``action``."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != self.action_space.shape:
-            raise InputError(f"action must have shape {self.action_space.shape}, got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            self.bad_actions += 1
-            a = np.where(np.isfinite(a), a, 0.0)
-        a = np.clip(a, -1.0, 1.0)
+        a = self._clean_action(action)
         if self._expert is not None:  # a correction to the serpentine; the heading may wrap
             base = self._expert.act()
             a = base + self.residual_scale * a
@@ -291,6 +317,75 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.position = folded[-1].copy()
         return folded
 
+    def _clean_action(self, action: np.ndarray) -> np.ndarray:
+        """``action`` as a float64 vector of the action space's shape, NaN/inf -> 0 (counted), clipped."""
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != self.action_space.shape:
+            raise InputError(f"action must have shape {self.action_space.shape}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            self.bad_actions += 1
+            a = np.where(np.isfinite(a), a, 0.0)
+        return np.clip(a, -1.0, 1.0)
+
+    def _lines_step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Line mode: the commands scanned this step and their coil drive.
+
+        The agent decides the next line while the beam is still on the last few samples of the
+        current one (as many as the feed-forward looks ahead, about the coil lag), so the scan
+        generator always knows where the beam goes next: each step scans the held-back end of
+        the last line, the way to the new line and the new line up to its own held-back end.
+        """
+        hold = int(math.ceil(self._ff_ticks)) + 1 if self._ff_ticks > 0 else 0
+        new = self._next_line(action, self.budget_ticks - self.ticks - len(self.tail))
+        known = np.concatenate([self.tail, new])
+        if self.ticks + len(known) >= self.budget_ticks or len(known) <= hold:
+            cmd, self.tail = known, np.zeros((0, 2))  # the budget ends with this line
+        else:
+            cmd, self.tail = known[: len(known) - hold], known[len(known) - hold :]
+        return cmd, self._drive(cmd, self.tail)
+
+    def _next_line(self, action: np.ndarray, left: int) -> np.ndarray:
+        """Line mode: commanded (n, 2) (x, y) px of the way to the next line and along it (at
+        most ``left`` of them)."""
+        a = self._clean_action(action)
+        hi = self.size - 1.0
+        if self.segments == 0:  # the first line: its angle, half a gap in from the field's edge
+            self.heading = 0.5 * math.pi * float(a[0])
+            u = np.array([math.cos(self.heading), math.sin(self.heading)])
+            self.normal = np.array([-u[1], u[0]])
+            corners = np.array([[0.0, 0.0], [hi, 0.0], [0.0, hi], [hi, hi]])
+            corner = corners[np.argmin(corners @ self.normal)]
+            chord = _chord(corner + 0.5 * self.gap * 2.0 ** float(a[1]) * self.normal, u, hi)
+            if chord is None:  # a gap past the whole field: the line through the centre
+                chord = _chord(np.array([hi / 2, hi / 2]), u, hi)
+            assert chord is not None
+            self.start = chord[0].copy()
+            cmd = _sampled([chord[0], chord[1]], self.step_px, left, first=True)
+            self.position = cmd[-1].copy()
+            return cmd
+        self.heading += self.max_turn * float(a[0])
+        u = np.array([math.cos(self.heading), math.sin(self.heading)])
+        n = np.array([-u[1], u[0]])
+        if n @ self.normal < 0:
+            n = -n
+        gap = self.gap * 2.0 ** float(a[1])
+        chord = _chord(self.position + gap * n, u, hi)
+        if chord is None:  # past the far edge: sweep back, half a gap in
+            n = -n
+            chord = _chord(self.position + 0.5 * gap * n, u, hi)
+        if chord is None:  # (a field narrower than the gap) back through the centre
+            chord = _chord(np.array([hi / 2, hi / 2]), u, hi)
+        assert chord is not None
+        self.normal = n
+        a_end, b_end = chord
+        if np.hypot(*(b_end - self.position)) < np.hypot(*(a_end - self.position)):
+            a_end, b_end = b_end, a_end
+        cmd = _sampled([self.position, a_end, b_end], self.step_px, left, first=False)
+        if not len(cmd):  # a step always scans something
+            cmd = b_end[None].copy()
+        self.position = cmd[-1].copy()
+        return cmd
+
     def _drive(self, cmd: np.ndarray, after: np.ndarray) -> np.ndarray:
         """The coil drive of ``cmd``: feed-forward that looks ahead along ``cmd``, then along
         ``after`` (the next segment, if the generator knows it), then straight on."""
@@ -309,7 +404,9 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise RuntimeError("call reset() before step()")
         if self.ticks >= self.budget_ticks:
             raise RuntimeError("the episode is over; call reset()")
-        if self.lookahead:  # scan the segment chosen last step, knowing the one chosen now
+        if self.mode == "lines":  # scan up to the last few samples of the new line (see _lines_step)
+            cmd, drive = self._lines_step(action)
+        elif self.lookahead:  # scan the segment chosen last step, knowing the one chosen now
             nxt = self._segment(action)
             cmd, self.pending = self.pending, nxt
             drive = self._drive(cmd, nxt)
@@ -319,7 +416,7 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.commands.append(cmd)
         self.drives.append(drive)
         all_drive = np.concatenate(self.drives)
-        start = np.concatenate([self.start[None], all_drive])  # the beam rests at the centre first
+        start = np.concatenate([self.start[None], all_drive])  # the beam rests at its start first
         traj = beam_trajectory(start, self.preset, self.preset.dwell_s, self.size)[1:]
         new = traj[self.ticks :] + self.offsets[self.ticks : self.ticks + len(cmd)]
         use = np.ones(len(cmd), dtype=np.bool_)
@@ -336,7 +433,7 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             before = self.mse
             self.mse = self._completion_mse()
             reward = (before - self.mse) / self.var
-            if terminated and self.reference == "spiral":
+            if terminated and self.reference != "none":
                 reward += (self._reference_mse() - self.var) / self.var
         info = {"ticks": self.ticks, "coverage": float((self.counts > 0).mean()), "bad_actions": self.bad_actions}
         if terminated:
@@ -352,12 +449,13 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         return values, mask
 
     def _reference_mse(self) -> float:
-        """Completion MSE of a spiral with the same budget on this specimen (cached per seed)."""
+        """Completion MSE of the ``reference`` fixed path with the same budget on this specimen
+        (cached per seed)."""
         if self._seed is not None and self._seed in self._ref_cache:
             return self._ref_cache[self._seed]
         from .fixed import fixed_scan
 
-        scan = fixed_scan("spiral", self.image, self.budget_s, self.preset.name, seed=0)
+        scan = fixed_scan(self.reference, self.image, self.budget_s, self.preset.name, seed=0)
         mse = float(np.mean((self.completer.complete(scan.values, scan.mask) - self.truth) ** 2))
         if self._seed is not None:
             self._ref_cache[self._seed] = mse
@@ -386,8 +484,8 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             [
                 2 * self.position[0] / (k - 1) - 1,
                 2 * self.position[1] / (k - 1) - 1,
-                math.cos(self.heading),
-                math.sin(self.heading),
+                math.cos(self.heading) if self.mode == "segments" else self.normal[0],
+                math.sin(self.heading) if self.mode == "segments" else self.normal[1],
                 2 * (1 - self.ticks / self.budget_ticks) - 1,
                 2 * min(1.0, self.segments / self.max_segments) - 1,
             ],
@@ -432,3 +530,50 @@ class AdaptiveScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         r, c = int(round(self.position[1])), int(round(self.position[0]))
         rgb[max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2] = (1.0, 0.1, 0.1)
         return (rgb * 255).astype(np.uint8)
+
+
+def line_gap(size: int, length_px: float) -> float:
+    """Spacing ``(size - 1) / n`` px of the serpentine of ``n`` rows (half a spacing in from the
+    edges) across a ``size`` px field, with the most rows whose length (rows plus the steps
+    between them) fits ``length_px``; at least one row."""
+    hi = size - 1.0
+    n = 1
+    while (n + 1) * hi + n * hi / (n + 1) <= length_px:
+        n += 1
+    return hi / n
+
+
+def _chord(point: np.ndarray, u: np.ndarray, hi: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ends of the line through ``point`` along unit ``u`` inside ``[0, hi]^2`` (None when it
+    misses the field or crosses it for less than 1 px)."""
+    t0, t1 = -math.inf, math.inf
+    for k in range(2):
+        if abs(u[k]) < 1e-12:
+            if not 0.0 <= point[k] <= hi:
+                return None
+            continue
+        ta, tb = (0.0 - point[k]) / u[k], (hi - point[k]) / u[k]
+        t0, t1 = max(t0, min(ta, tb)), min(t1, max(ta, tb))
+    if t1 - t0 < 1.0:
+        return None
+    return np.clip(point + t0 * u, 0.0, hi), np.clip(point + t1 * u, 0.0, hi)
+
+
+def _sampled(corners: list[np.ndarray], step: float, left: int, first: bool) -> np.ndarray:
+    """(n, 2) points every ``step`` px along the polyline ``corners`` (its first corner included
+    only when ``first``: otherwise the beam is already there), at most ``left`` of them."""
+    pts = [corners[0][None]] if first else []
+    carry = 0.0  # distance already walked past the last sample
+    for p0, p1 in zip(corners[:-1], corners[1:], strict=True):
+        d = p1 - p0
+        length = float(np.hypot(*d))
+        if length < 1e-9:
+            continue
+        t = np.arange(step - carry, length + 1e-9, step)
+        if len(t):
+            pts.append(p0 + np.outer(t / length, d))
+            carry = length - float(t[-1])
+        else:
+            carry += length
+    out = np.concatenate(pts) if pts else np.zeros((0, 2))
+    return out[: max(0, left)]

@@ -142,12 +142,14 @@ def expert_dataset(
 
 
 class ExpertPolicy:
-    """The serpentine expert behind SB3's ``predict`` interface (for :func:`rl.policy.rollout`)."""
+    """The serpentine expert behind SB3's ``predict`` interface (for :func:`rl.policy.rollout`);
+    in line mode, the zero action (a serpentine of rows)."""
 
     def __init__(self, env: AdaptiveScanEnv) -> None:
-        self.expert = SerpentineExpert(env)
-        # in a residual env the serpentine is already built in: a zero correction follows it
-        self.zero = np.zeros(2, dtype=np.float32) if env.residual != "none" else None
+        # in a residual env, and in line mode, the serpentine is built in: a zero action follows it
+        self.zero = np.zeros(2, dtype=np.float32) if env.residual != "none" or env.mode == "lines" else None
+        if self.zero is None:
+            self.expert = SerpentineExpert(env)
 
     def predict(
         self, obs: object, state: object = None, episode_start: np.ndarray | None = None, deterministic: bool = True

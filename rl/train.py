@@ -325,8 +325,10 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
     monitor = _callback(cfg, out, state, progress)
     if not resume and cfg.warm_start != "none":
         state["warm_start"] = warm_start(model, cfg, progress)
-    if not resume and (cfg.warm_start != "none" or cfg.env.get("residual", "none") != "none"):
-        state["eval_at_start"] = True  # step 0 of eval.csv: where PPO starts (the clone, or the expert)
+    if not resume and (
+        cfg.warm_start != "none" or cfg.env.get("residual", "none") != "none" or cfg.env.get("mode") == "lines"
+    ):
+        state["eval_at_start"] = True  # step 0 of eval.csv: where PPO starts (the clone, the expert, a serpentine)
     remaining = cfg.total_steps - model.num_timesteps
     try:
         if remaining > 0:
