@@ -42,14 +42,18 @@ def test_passes_sb3_checker() -> None:
     sb3_check(AdaptiveScanEnv(**SMALL), warn=False)
 
 
-def test_same_seed_same_episode() -> None:
-    actions = np.random.default_rng(0).uniform(-1, 1, (40, 1)).astype(np.float32)
-    a = _episode(AdaptiveScanEnv(**SMALL), 5, actions)
-    b = _episode(AdaptiveScanEnv(**SMALL), 5, actions)
+def _assert_same_episode(kwargs: dict, seed: int, actions: np.ndarray) -> None:
+    """Two fresh envs with the same settings, seed and actions give the same episode."""
+    a = _episode(AdaptiveScanEnv(**kwargs), seed, actions)
+    b = _episode(AdaptiveScanEnv(**kwargs), seed, actions)
     assert a[1] == b[1]
     for x, y in zip(a[0], b[0], strict=True):
         np.testing.assert_array_equal(x["image"], y["image"])
         np.testing.assert_array_equal(x["vector"], y["vector"])
+
+
+def test_same_seed_same_episode() -> None:
+    _assert_same_episode(SMALL, 5, np.random.default_rng(0).uniform(-1, 1, (40, 1)).astype(np.float32))
 
 
 def test_budget_is_a_spirals_scan_time_and_is_spent_exactly() -> None:
@@ -191,12 +195,7 @@ def test_line_mode_passes_both_checkers_and_repeats_exactly() -> None:
 
     check_env(AdaptiveScanEnv(**LINES))
     sb3_check(AdaptiveScanEnv(**LINES), warn=False)
-    actions = np.random.default_rng(1).uniform(-1, 1, (20, 2)).astype(np.float32)
-    a = _episode(AdaptiveScanEnv(**LINES), 2, actions)
-    b = _episode(AdaptiveScanEnv(**LINES), 2, actions)
-    assert a[1] == b[1]
-    for x, y in zip(a[0], b[0], strict=True):
-        np.testing.assert_array_equal(x["image"], y["image"])
+    _assert_same_episode(LINES, 2, np.random.default_rng(1).uniform(-1, 1, (20, 2)).astype(np.float32))
 
 
 def test_line_mode_zero_action_is_a_serpentine_of_rows() -> None:
