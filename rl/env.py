@@ -46,8 +46,8 @@ budget. The beam goes straight from where the last line ended to the nearer end 
 one (sampling on the way) and scans it; the lines sweep across the field and, past its far
 edge, sweep back half a gap in. A zero action is a serpentine of rows; the agent learns which
 angle suits the specimen, where to pack lines closer (fanning them, it packs one side more than
-the other) and where to leave wider gaps. In this mode the vector observation holds the beam's
-position, the sweep's unit normal, the budget left and the lines done.
+the other) and where to leave wider gaps. In this mode the vector observation holds where the
+last line ends, the sweep's unit normal, the budget left and the lines done.
 
 **Reward**: the drop in completion error that the step bought, relative to the specimen's
 variance (the error of the best flat guess): ``(mse_before - mse_after) / var``. With
@@ -58,8 +58,8 @@ the noise-free truth for synthetic specimens. With ``reference="spiral"`` the la
 pays ``(mse_spiral - var) / var``, where ``mse_spiral`` is the completion error of a spiral
 scan of the same specimen and budget, so the return becomes ``(mse_spiral - mse_final) / var``:
 positive exactly when the agent beat the spiral (``reference="serpentine"``: the same with a
-fixed serpentine of equal scan time, the best fixed path on most specimens). That takes the specimen's difficulty out of
-the return (much less variance for the critic) without changing which path is best.
+fixed serpentine of equal scan time, the best fixed path on most specimens). That takes the
+specimen's difficulty out of the return (much less variance for the critic) without changing which path is best.
 """
 
 from __future__ import annotations

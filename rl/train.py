@@ -274,6 +274,10 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
             raise InputError("--bc-episodes and the cloning epochs must be at least 1")
     if cfg.total_steps < 1 or cfg.n_envs < 1 or cfg.eval_every < 1 or cfg.n_eval < 1:
         raise InputError("--steps, --envs, --eval-every and --n-eval must be at least 1")
+    if cfg.n_steps < 1 or cfg.batch_size < 1 or cfg.n_epochs < 1:
+        raise InputError("--n-steps, --batch and --epochs must be at least 1")
+    if not 0.0 < cfg.gamma <= 1.0:
+        raise InputError(f"--gamma must be in (0, 1], got {cfg.gamma:g}")
     device = _device(cfg.device)
     if cfg.threads > 0 or device == "cpu":
         torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))

@@ -61,6 +61,23 @@ def test_ppo_trains_evaluates_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert load_policy(out / "policy.pt").extra["step"] == 384
 
 
+def test_line_mode_trains_from_the_cli_and_its_policy_scans(tmp_path: Path) -> None:
+    out = tmp_path / "lines"
+    argv = ["train-rl", "--out", str(out), "--mode", "lines", "--reference", "serpentine", "--size", "48"]
+    argv += ["--coverage", "1/12", "--steps", "64", "--envs", "2", "--n-steps", "16", "--batch", "16"]
+    argv += ["--epochs", "1", "--eval-every", "64", "--n-eval", "2", "--threads", "1", "--gamma", "1"]
+    assert _code(argv) == 0
+    with open(out / "eval.csv") as fh:
+        assert [int(r["step"]) for r in csv.DictReader(fh)] == [0, 64]  # step 0: where PPO starts
+    lp = load_policy(out / "best_policy.pt")
+    assert lp.env_kwargs["mode"] == "lines" and lp.env_kwargs["step_px"] == 1.0
+    env = lp.make_env(completer="none", pool_size=1)
+    image = np.random.default_rng(0).random((48, 48)).astype(np.float32)
+    scan = rollout(lp.policy, env, image)
+    assert scan.time_s == pytest.approx(env.budget_ticks * env.preset.dwell_s)
+    assert scan.mask.mean() > 0.05
+
+
 @pytest.mark.parametrize("algo", ["sac", "recurrent-ppo"])
 def test_other_algorithms_run(tmp_path: Path, algo: str) -> None:
     pytest.importorskip("sb3_contrib")
@@ -117,7 +134,13 @@ def test_train_rl_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     assert "last.zip does not exist" in capsys.readouterr().err
     assert _code(["train-rl", "--out", str(tmp_path / "d"), "--segment-len", "1"]) == 2
     assert "segment_len" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in "abd")
+    assert _code(["train-rl", "--out", str(tmp_path / "e"), "--mode", "lines", "--gamma", "1.5"]) == 2
+    assert "--gamma" in capsys.readouterr().err
+    assert _code(["train-rl", "--out", str(tmp_path / "f"), "--mode", "lines", "--max-turn", "120"]) == 2
+    assert "--max-turn" in capsys.readouterr().err
+    assert _code(["train-rl", "--out", str(tmp_path / "g"), "--epochs", "0"]) == 2
+    assert "--epochs" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in "abdefg")
 
 
 def test_learned_path_in_a_bench_suite_and_the_figures_script(tmp_path: Path) -> None:
