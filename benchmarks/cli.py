@@ -385,7 +385,7 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         n_envs=args.envs,
         subproc=args.subproc,
         seed=args.seed,
-        lr=args.lr,
+        lr=args.lr if args.lr is not None else (1e-3 if args.algo == "search" else 3e-4),
         eval_every=args.eval_every,
         n_eval=args.n_eval,
         eval_completer=args.eval_completer,
@@ -397,6 +397,11 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
         n_steps=args.n_steps,
         batch_size=args.batch,
         n_epochs=args.epochs,
+        search_rounds=args.rounds,
+        search_episodes=args.episodes,
+        search_coverages=tuple(args.label_coverages),
+        search_epochs=args.fit_epochs,
+        workers=args.workers,
     )
     if not 0 < args.max_turn <= 90:
         raise InputError(f"--max-turn must be in (0, 90] degrees, got {args.max_turn:g}")
@@ -419,9 +424,11 @@ def _cmd_train_rl(args: argparse.Namespace) -> int:
     try:
         out = train(cfg, resume=args.resume)
     except KeyboardInterrupt:
-        print(f"pstem: interrupted; the checkpoint is in {args.out}/last.zip (continue with --resume)", file=sys.stderr)
+        kept = "the rounds labelled so far are" if args.algo == "search" else "the checkpoint is"
+        print(f"pstem: interrupted; {kept} in {args.out}/ (continue with --resume)", file=sys.stderr)
         return 130
-    print(f"wrote {out}/policy.pt, best_policy.pt, last.zip, eval.csv")
+    saved = "states_*.npz, state.json" if args.algo == "search" else "last.zip"
+    print(f"wrote {out}/policy.pt, best_policy.pt, {saved}, eval.csv")
     return 0
 
 
@@ -613,12 +620,19 @@ def build_parser() -> argparse.ArgumentParser:
         "Ctrl-C saves first. Uses CUDA when available.",
     )
     p.add_argument("--out", type=FsPath, default=FsPath("runs/rl"), help="run folder (default runs/rl)")
-    p.add_argument("--algo", default="ppo", help="ppo (default), sac or recurrent-ppo (needs sb3-contrib)")
+    p.add_argument(
+        "--algo",
+        default="ppo",
+        help="ppo (default), sac, recurrent-ppo (needs sb3-contrib), or search: with --mode lines, label "
+        "each state of training scans by trying every candidate next line to the end (the simulator knows "
+        "the truth of a training specimen), learn to predict those outcomes from the observation, and "
+        "repeat on the states the learned policy reaches (DAgger); --rounds, --episodes, --fit-epochs",
+    )
     p.add_argument("--steps", type=int, default=100_000, help="environment steps in all (default 100000)")
     p.add_argument("--envs", type=int, default=8, help="parallel environments (default 8)")
     p.add_argument("--subproc", action="store_true", help="run the environments in subprocesses")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 3e-4; search 1e-3)")
     p.add_argument("--eval-every", type=int, default=10_000, help="evaluate every N steps (default 10000)")
     p.add_argument("--n-eval", type=int, default=16, help="held-out specimens per evaluation (default 16)")
     p.add_argument("--size", type=int, default=96, help="field of view in px (default 96, as Ede 2021)")
@@ -683,9 +697,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="samples per segment, sqrt(2) px apart (default 20, as Ede 2021); with --variable-length the "
         "action picks 1/4 to all of it",
     )
+    p.add_argument("--rounds", type=int, default=3, help="search: labelling rounds (default 3; DAgger after 1)")
+    p.add_argument("--episodes", type=int, default=300, help="search: training scans labelled per round (300)")
+    p.add_argument(
+        "--label-coverages",
+        type=_coverage,
+        nargs="+",
+        default=[1 / 20, 1 / 30, 1 / 40],
+        help="search: budgets of the labelled scans, in turn (default 1/20 1/30 1/40)",
+    )
+    p.add_argument("--fit-epochs", type=int, default=40, help="search: passes over the labelled states (40)")
+    p.add_argument("--workers", type=int, default=0, help="search: labelling processes (default: all cores)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
-    p.add_argument("--resume", action="store_true", help="continue from --out/last.zip")
+    p.add_argument("--resume", action="store_true", help="continue from --out/last.zip (search: --out/state.json)")
     p.set_defaults(func=_cmd_train_rl)
 
     p = sub.add_parser(

@@ -30,7 +30,13 @@ DEFAULT_POLICY = FsPath(__file__).parent / "policies" / "default.pt"
 POLICY_FORMAT = "partialstem-policy"
 POLICY_VERSION = 1
 #: Algorithms ``pstem train-rl`` knows, and the SB3 policy class each uses.
-ALGOS: dict[str, str] = {"ppo": "MultiInputPolicy", "sac": "MultiInputPolicy", "recurrent-ppo": "MultiInputLstmPolicy"}
+#: ``search`` is not SB3: search-labelled imitation in line mode (:mod:`rl.search`).
+ALGOS: dict[str, str] = {
+    "ppo": "MultiInputPolicy",
+    "sac": "MultiInputPolicy",
+    "recurrent-ppo": "MultiInputLstmPolicy",
+    "search": "SearchNet",
+}
 
 
 class ScanExtractor(BaseFeaturesExtractor):
@@ -92,12 +98,23 @@ def save_policy(
     model: Any, path: str | os.PathLike[str], algo: str, env_kwargs: dict[str, Any], extra: dict[str, Any] | None = None
 ) -> None:
     """Write ``model``'s policy weights and settings to ``path`` (atomically)."""
+    write_policy_file(path, algo, env_kwargs, model.policy.state_dict(), extra)
+
+
+def write_policy_file(
+    path: str | os.PathLike[str],
+    algo: str,
+    env_kwargs: dict[str, Any],
+    state_dict: dict[str, torch.Tensor],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write a policy file (weights ``state_dict`` of an ``algo`` policy) to ``path`` atomically."""
     blob = {
         "format": POLICY_FORMAT,
         "version": POLICY_VERSION,
         "algo": algo,
         "env_kwargs": env_kwargs,
-        "state_dict": {k: v.detach().cpu() for k, v in model.policy.state_dict().items()},
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
         "extra": extra or {},
     }
     path = FsPath(path)
@@ -135,16 +152,23 @@ def load_policy(path: str | os.PathLike[str], device: str = "cpu") -> LoadedPoli
     if not {"algo", "env_kwargs", "state_dict"} <= set(blob) or blob["algo"] not in ALGOS:
         raise InputError(f"{p} is an incomplete policy file")
     algo = blob["algo"]
-    env = AdaptiveScanEnv(**{**blob["env_kwargs"], "pool_size": 1})
-    cls = algo_class(algo)
-    model = cls(ALGOS[algo], env, policy_kwargs=policy_kwargs(algo), device=device, seed=0)
+    env = AdaptiveScanEnv(**{**blob["env_kwargs"], "pool_size": 1, "completer": "none"})
+    if algo == "search":
+        from .search import SearchNet, SearchPolicy
+
+        if env.mode != "lines":
+            raise InputError(f"{p}: a search policy must be a line-mode policy")
+        module: Any = SearchNet(env.observation_space)
+    else:
+        module = algo_class(algo)(ALGOS[algo], env, policy_kwargs=policy_kwargs(algo), device=device, seed=0).policy
     try:
-        model.policy.load_state_dict(blob["state_dict"])
+        module.load_state_dict(blob["state_dict"])
     except (RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0][:200]
         raise InputError(f"{p}: the weights do not fit the {algo} policy this version builds ({first})") from None
-    model.policy.set_training_mode(False)
-    return LoadedPolicy(policy=model.policy, algo=algo, env_kwargs=dict(blob["env_kwargs"]), extra=blob["extra"])
+    policy = SearchPolicy(module) if algo == "search" else module
+    policy.set_training_mode(False)
+    return LoadedPolicy(policy=policy, algo=algo, env_kwargs=dict(blob["env_kwargs"]), extra=blob["extra"])
 
 
 def rollout(

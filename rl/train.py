@@ -10,6 +10,10 @@ is installed, and periodic evaluation of the deterministic policy against the fi
 - ``eval.csv``: step, wall time, the learned path's mean MSE and the fixed paths'.
 
 Ctrl-C saves the checkpoint first. The same command uses CUDA when it is there.
+
+``algo="search"`` (line mode) is not SB3: search-labelled imitation with DAgger rounds
+(:mod:`rl.search`), writing ``states_<round>.npz``, ``policy.pt``, ``best_policy.pt``,
+``eval.csv`` and ``state.json`` (``resume`` keeps the rounds done).
 """
 
 from __future__ import annotations
@@ -64,6 +68,11 @@ class RLConfig:
     bc_episodes: int = 300
     bc_epochs: int = 30
     bc_log_std: float = -2.0
+    search_rounds: int = 3
+    search_episodes: int = 300
+    search_coverages: tuple[float, ...] = (1 / 20, 1 / 30, 1 / 40)
+    search_epochs: int = 40
+    workers: int = 0
     env: dict[str, Any] = field(
         default_factory=lambda: {
             "size": 96,
@@ -261,6 +270,40 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
     return Monitor()
 
 
+def _train_search(cfg: RLConfig, resume: bool, progress: bool) -> FsPath:
+    """``--algo search``: checks, then :func:`rl.search.train_search`."""
+    from .search import train_search
+
+    if cfg.env.get("mode") != "lines":
+        raise InputError("--algo search works in line mode: add --mode lines")
+    if cfg.env.get("completer", "harmonic") == "none":
+        raise InputError("--algo search needs a completer to label states (e.g. --completer harmonic)")
+    if cfg.search_rounds < 1 or cfg.search_episodes < 1 or cfg.search_epochs < 1 or cfg.n_eval < 1:
+        raise InputError("--rounds, --episodes, --fit-epochs and --n-eval must be at least 1")
+    if not cfg.search_coverages or not all(0.0 < c <= 1.0 for c in cfg.search_coverages):
+        raise InputError("--label-coverages must be fractions in (0, 1]")
+    if cfg.workers < 0:
+        raise InputError(f"--workers must be 0 (all cores) or more, got {cfg.workers}")
+    device = _device(cfg.device)
+    if cfg.threads > 0 or device == "cpu":
+        torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))
+    out = FsPath(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file")
+    for cov in {cfg.env.get("coverage", 1 / 23), *cfg.search_coverages}:  # every budget is valid
+        AdaptiveScanEnv(**{**cfg.env, "coverage": cov, "pool_size": 1})
+    if resume and not (out / "state.json").is_file():
+        raise InputError(f"--resume: {out}/state.json does not exist")
+    if not resume and (out / "state.json").exists():
+        raise InputError(f"{out} already holds a run; use --resume to continue it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        (out / "state.json").write_text("{}")
+    train_search(cfg, out, resume=resume, progress=progress)
+    return out
+
+
 def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
     """Train (or, with ``resume``, continue) an agent; return the run folder."""
     check_choice(cfg.algo, "--algo", ALGOS)
@@ -272,6 +315,8 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
             raise InputError("--warm-start serpentine needs --steering absolute and --variable-length")
         if cfg.bc_episodes < 1 or cfg.bc_epochs < 1:
             raise InputError("--bc-episodes and the cloning epochs must be at least 1")
+    if cfg.algo == "search":
+        return _train_search(cfg, resume, progress)
     if cfg.total_steps < 1 or cfg.n_envs < 1 or cfg.eval_every < 1 or cfg.n_eval < 1:
         raise InputError("--steps, --envs, --eval-every and --n-eval must be at least 1")
     if cfg.n_steps < 1 or cfg.batch_size < 1 or cfg.n_epochs < 1:
