@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path as FsPath
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,6 +55,24 @@ def env_steps_per_s(env_kwargs: dict, episodes: int = 40) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _shown_path(path: FsPath) -> str:
+    """``path`` relative to the working directory when it lies below it (no machine's home in
+    the results)."""
+    try:
+        return str(FsPath(path).resolve().relative_to(FsPath.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _trained(algo: str, extra: dict[str, Any]) -> str:
+    if algo == "search":
+        return (
+            f"{extra.get('episodes', '?')} labelled training scans in {extra.get('round', 0) + 1} rounds, "
+            f"{extra.get('step', '?')} states"
+        )
+    return f"trained {extra.get('step', '?')} steps"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_rl", description=__doc__.split("\n\n")[0])
     parser.add_argument("--policy", default=str(DEFAULT_POLICY), help="policy file (default: the shipped one)")
@@ -73,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"Command: `python -m benchmarks.eval_rl {' '.join(argv if argv is not None else sys.argv[1:])}`",
         "",
-        f"Policy: `{args.policy}` ({lp.algo}, trained {lp.extra.get('step', '?')} steps, "
+        f"Policy: `{_shown_path(args.policy)}` ({lp.algo}, {_trained(lp.algo, lp.extra)}, "
         f"{lp.extra.get('wall_s', float('nan')) / 60:.1f} min). Held-out specimens: seeds 0..{args.n - 1}, "
         f"{size} x {size} px, preset `{lp.env_kwargs.get('preset', 'typical')}`. Fixed paths take the same scan "
         "time as the learned one (their coverage is solved for it).",
