@@ -321,7 +321,6 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
     (``eval.csv``; step = labelled states so far) and writes ``policy.pt`` and, when it is the
     best so far, ``best_policy.pt``. ``resume`` reuses the rounds already labelled.
     """
-    import csv
     import json
     import time
     from pathlib import Path as FsPath
@@ -329,7 +328,7 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
     from .env import RL_TRAIN_SEED_BASE
     from .fixed import FIXED_KINDS
     from .policy import evaluate, write_policy_file
-    from .train import EVAL_SEED_BASE, _device
+    from .train import EVAL_SEED_BASE, _device, append_csv_row
 
     device = _device(cfg.device)
 
@@ -383,12 +382,7 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
             "learned_mse": mse,
             **fixed_mean,
         }
-        new_file = not (out / "eval.csv").exists()
-        with open(out / "eval.csv", "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new_file:
-                w.writeheader()
-            w.writerow(row)
+        append_csv_row(out / "eval.csv", row)
         log.info(
             "round %d: %d labelled states, fit loss %.4f, learned MSE %.3e (ratio to best fixed %.3f)",
             r,

@@ -233,12 +233,7 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
             self.logger.record("eval/learned_mse", mse)
             self.logger.record("eval/ratio_to_best_fixed", mse / best_fixed)
             row = {"step": self.num_timesteps, "wall_s": round(wall, 1), "learned_mse": mse, **fixed}
-            new = not (out / "eval.csv").exists()
-            with open(out / "eval.csv", "a", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=list(row))
-                if new:
-                    w.writeheader()
-                w.writerow(row)
+            append_csv_row(out / "eval.csv", row)
             state["last_eval_step"] = self.num_timesteps
             (self.bar.write if self.bar is not None else print)(
                 f"step {self.num_timesteps}: learned MSE {mse:.3e}, "
@@ -270,6 +265,27 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
     return Monitor()
 
 
+def _device_and_out(cfg: RLConfig) -> tuple[str, FsPath]:
+    """The run's device (torch threads set for it) and its checked output folder."""
+    device = _device(cfg.device)
+    if cfg.threads > 0 or device == "cpu":
+        torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))
+    out = FsPath(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file")
+    return device, out
+
+
+def append_csv_row(path: FsPath, row: dict[str, Any]) -> None:
+    """Append ``row`` to the CSV file ``path``, with a header when the file is new."""
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
 def _train_search(cfg: RLConfig, resume: bool, progress: bool) -> FsPath:
     """``--algo search``: checks, then :func:`rl.search.train_search`."""
     from .search import train_search
@@ -284,12 +300,7 @@ def _train_search(cfg: RLConfig, resume: bool, progress: bool) -> FsPath:
         raise InputError("--label-coverages must be fractions in (0, 1]")
     if cfg.workers < 0:
         raise InputError(f"--workers must be 0 (all cores) or more, got {cfg.workers}")
-    device = _device(cfg.device)
-    if cfg.threads > 0 or device == "cpu":
-        torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))
-    out = FsPath(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file")
+    _, out = _device_and_out(cfg)
     for cov in {cfg.env.get("coverage", 1 / 23), *cfg.search_coverages}:  # every budget is valid
         AdaptiveScanEnv(**{**cfg.env, "coverage": cov, "pool_size": 1})
     if resume and not (out / "state.json").is_file():
@@ -323,12 +334,7 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
         raise InputError("--n-steps, --batch and --epochs must be at least 1")
     if not 0.0 < cfg.gamma <= 1.0:
         raise InputError(f"--gamma must be in (0, 1], got {cfg.gamma:g}")
-    device = _device(cfg.device)
-    if cfg.threads > 0 or device == "cpu":
-        torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))
-    out = FsPath(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file")
+    device, out = _device_and_out(cfg)
     cls = algo_class(cfg.algo)
     AdaptiveScanEnv(**{**cfg.env, "pool_size": 1})  # validates the env settings before anything is written
     if resume and not (out / "last.zip").is_file():
