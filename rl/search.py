@@ -66,11 +66,6 @@ def fork(env: AdaptiveScanEnv) -> AdaptiveScanEnv:
     return e
 
 
-def is_first(obs: dict[str, np.ndarray]) -> bool:
-    """True when ``obs`` (one line-mode observation) is the first decision of an episode."""
-    return bool(obs["vector"][..., 5].reshape(-1)[0] <= -1.0 + 1e-6)
-
-
 def candidate_mse(env: AdaptiveScanEnv) -> np.ndarray:
     """Final completion MSE of each candidate next action from ``env``'s state, the rest of the
     budget scanned with zero actions: (len(FIRST),) or (len(LATER),) float64."""
@@ -125,15 +120,18 @@ class SearchPolicy:
 
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """(2,) float32 action for one observation."""
+        """(2,) float32 action for one observation, or (N, 2) for a batch of N (a vectorised env's)."""
         first, later = self.net(_to_tensors(obs))
-        if is_first(obs):
-            return FIRST[int(first[0].argmin())].copy()
-        return LATER[int(later[0].argmin())].copy()
+        starts = np.asarray(obs["vector"], dtype=np.float32).reshape(-1, 6)[:, 5] <= -1.0 + 1e-6
+        out = np.where(
+            starts[:, None], FIRST[first.argmin(1).cpu().numpy()], LATER[later.argmin(1).cpu().numpy()]
+        ).astype(np.float32)
+        return out if np.asarray(obs["image"]).ndim == 4 else out[0]
 
     def predict(
         self, obs: dict[str, np.ndarray], state: Any = None, episode_start: Any = None, deterministic: bool = True
     ) -> tuple[np.ndarray, Any]:
+        """SB3's ``predict``: actions for one observation or a batch (always deterministic)."""
         return self.act(obs), state
 
     def set_training_mode(self, mode: bool) -> None:

@@ -91,6 +91,10 @@ def test_fit_learns_the_labels_and_the_policy_acts_on_them(tmp_path: Path) -> No
     for img, vec, first, mse in data[:8]:
         action, _ = pol.predict({"image": img, "vector": vec})
         assert np.array_equal(action, (FIRST if first else LATER)[int(np.argmin(mse))])
+    batch = {"image": np.stack([d[0] for d in data[:8]]), "vector": np.stack([d[1] for d in data[:8]])}
+    actions, _ = pol.predict(batch)  # a vectorised env's batch: the same actions, one row each
+    assert actions.shape == (8, 2)
+    np.testing.assert_array_equal(actions, [pol.predict({"image": d[0], "vector": d[1]})[0] for d in data[:8]])
     # a search policy is a policy file like any other, and scans
     write_policy_file(tmp_path / "p.pt", "search", KW, net.state_dict(), {"step": 64})
     lp = load_policy(tmp_path / "p.pt")
