@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import scanpaths
 from scanpaths.errors import InputError
 
 from .env import AdaptiveScanEnv
@@ -160,13 +161,14 @@ def label_episode(
     :class:`SearchPolicy` with those weights. Returns one ``(image uint8 (3, S, S), vector
     (6,), first, mse per candidate)`` per decision.
     """
-    env = _worker_env({**env_kwargs, "seeds": [seed], "reference": "none"})
+    env = _worker_env({**env_kwargs, "pool_size": 1, "reference": "none"})
+    spec = scanpaths.specimens.generate((env.size, env.size), seed=seed)
     policy = None
     if state_dict is not None:
         net = SearchNet(env.observation_space)
         net.load_state_dict(state_dict)
         policy = SearchPolicy(net)
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed, options={"image": spec.image, "truth": spec.clean})
     out = []
     done = False
     while not done:
