@@ -115,13 +115,16 @@ def test_search_trains_from_the_cli_and_resumes(tmp_path: Path, capsys: pytest.C
         return [*a, "--fit-epochs", "2", "--n-eval", "2", "--workers", "1", "--threads", "1", *more]
 
     assert main(argv(1)) == 0
+    kept = (out / "states_0.npz").read_bytes()
     assert main(argv(2, "--resume")) == 0  # round 0 is kept, round 1 follows its policy
+    assert (out / "states_0.npz").read_bytes() == kept
     for name in ("states_0.npz", "states_1.npz", "policy.pt", "best_policy.pt", "eval.csv", "config.json"):
         assert (out / name).is_file(), name
     with open(out / "eval.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["round"]) for r in rows] == [0, 1]
-    assert int(rows[1]["step"]) > int(rows[0]["step"]) > 0 and float(rows[1]["serpentine"]) > 0
+    assert int(rows[1]["step"]) > int(rows[0]["step"]) > 0
+    assert all(float(rows[1][k]) > 0 for k in ("learned_mse", "serpentine", "spiral", "zero"))
     assert load_policy(out / "policy.pt").extra["round"] == 1
     capsys.readouterr()
     assert _code(["train-rl", "--out", str(tmp_path / "a"), "--algo", "search"]) == 2
