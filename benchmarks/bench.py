@@ -8,7 +8,7 @@ Layout of an output folder ``OUT``:
   and finished cells are skipped. At the end the file is rewritten in the suite's cell order, so
   an interrupted-and-resumed run ends with the same rows as an uninterrupted one.
 - ``suite.json``: the suite that wrote the results (a run with a different suite refuses the folder).
-- ``summary.md`` and the plots (see :mod:`benchmarks.plots`).
+- ``summary.md`` and the plots (see :mod:`benchmarks.report`).
 - ``.lock``: held while a run writes; a second run on the same folder stops with an error.
 
 Metrics are computed against the noise-free truth for synthetic specimens and against the image
@@ -19,7 +19,8 @@ deterministic.
 
 Work is spread over local processes (``workers``) or a Dask cluster: both are a
 :class:`concurrent.futures.Executor`. Each task is one scan with all its completers, so the scan
-is simulated once; workers run torch and Numba on one thread each.
+is simulated once; workers run torch and Numba on one thread each. A task's path is a scan
+strategy (:func:`scanpaths.get_strategy`): a fixed path kind or a registered adaptive one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import concurrent.futures as cf
 import contextlib
 import csv
 import dataclasses
+import fcntl
 import io
 import json
 import logging
@@ -38,15 +40,23 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 import scanpaths
+from completion import metrics
+from completion.base import Completer
+from completion.registry import get_completer
+from scanpaths.common import atomic_write, coverage_label, write_text_atomic
 from scanpaths.errors import InputError
 
-from . import metrics
+from . import plotting
+from .report import completer_label
 from .suite import ImageSource, Suite
 
 log = logging.getLogger(__name__)
@@ -85,9 +95,9 @@ TIMING_COLUMNS: tuple[str, ...] = ("complete_s",)
 class ScanTask:
     """One simulated scan of a suite and the completers still to run on it.
 
-    ``path`` is a kind of :data:`scanpaths.PATH_KINDS`, or ``learned`` / ``learned:FILE`` for a
-    trained policy that scans adaptively within the scan time of a spiral at ``coverage``
-    (``dose`` does not apply to it)."""
+    ``path`` is a scan strategy: a kind of :data:`scanpaths.PATH_KINDS`, or ``learned`` /
+    ``learned:FILE`` for a trained policy that scans adaptively within the scan time of a
+    spiral at ``coverage`` (``dose`` does not apply to it)."""
 
     image_index: int
     image: ImageSource
@@ -142,9 +152,6 @@ def _init_worker() -> None:
     global _THREADS_SET
     if _THREADS_SET:
         return
-    import numba
-    import torch
-
     torch.set_num_threads(1)
     with contextlib.suppress(Exception):  # interop threads can only be set once per process
         torch.set_num_interop_threads(1)
@@ -164,10 +171,13 @@ def _image(src: ImageSource) -> tuple[np.ndarray, np.ndarray, scanpaths.specimen
 
 
 @lru_cache(maxsize=8)
-def _completer(name: str) -> Any:
-    from completion import get_completer
-
+def _completer(name: str) -> Completer:
     return get_completer(name, device="auto")  # the GAN runs on CUDA where there is one
+
+
+@lru_cache(maxsize=16)
+def _strategy(name: str) -> scanpaths.Strategy:
+    return scanpaths.get_strategy(name)  # suites hold canonical names (absolute policy files)
 
 
 def simulate_task(
@@ -175,25 +185,11 @@ def simulate_task(
 ) -> tuple[np.ndarray, np.ndarray, scanpaths.specimens.Specimen | None, scanpaths.PartialScan]:
     """Simulate the scan of a task: (image, truth, specimen or None, partial scan)."""
     image, truth, spec = _image(task.image)
-    if task.path == "learned" or task.path.startswith("learned:"):
-        from rl.policy import rollout
-
-        lp, env = _learned(task.path.partition(":")[2], image.shape[0], task.preset, task.coverage)
-        return image, truth, spec, rollout(lp.policy, env, image, truth, seed=task.scan_seed)
-    path = scanpaths.make_path(task.path, image.shape, coverage=task.coverage, seed=task.scan_seed)
     dose = task.dose if task.dose > 0 else None
-    scan = scanpaths.simulate(image, path, preset=task.preset, dose=dose, seed=task.scan_seed)
+    scan = _strategy(task.path).scan(
+        image, coverage=task.coverage, preset=task.preset, seed=task.scan_seed, dose=dose, truth=truth
+    )
     return image, truth, spec, scan
-
-
-@lru_cache(maxsize=8)
-def _learned(file: str, size: int, preset: str, coverage: float) -> tuple[Any, Any]:
-    """A policy (``file``, or the default one) and an environment of the cell's field, preset
-    and budget (a spiral's scan time at ``coverage``)."""
-    from rl.policy import DEFAULT_POLICY, load_policy
-
-    lp = load_policy(file or DEFAULT_POLICY)
-    return lp, lp.make_env(size=size, preset=preset, coverage=coverage, pool_size=1, completer="none")
 
 
 def score(
@@ -261,7 +257,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def read_results(path: FsPath) -> list[dict[str, str]]:
+def read_results(path: Path) -> list[dict[str, str]]:
     """Rows of a results.csv (a torn last line, from a killed run, is dropped)."""
     with open(path, newline="", encoding="utf-8") as fh:
         text = fh.read()
@@ -279,22 +275,18 @@ def read_results(path: FsPath) -> list[dict[str, str]]:
 class _Lock:
     """An exclusive, non-blocking lock on ``OUT/.lock`` (released when the process dies)."""
 
-    def __init__(self, folder: FsPath) -> None:
+    def __init__(self, folder: Path) -> None:
         self.path = folder / ".lock"
         self.fh: Any = None
 
     def __enter__(self) -> _Lock:
         self.fh = open(self.path, "a+")
         try:
-            import fcntl
-
             fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover - not POSIX: best effort
-            pass
         except OSError:
             self.fh.close()
             raise InputError(
-                f"another pstem bench is writing {self.path.parent}; wait for it or use another --out"
+                f"another pstem bench is writing {self.path.parent}; wait for it or use another output folder"
             ) from None
         self.fh.seek(0)
         self.fh.truncate()
@@ -306,19 +298,20 @@ class _Lock:
         self.fh.close()
 
 
-def check_out(out: FsPath, suite: Suite) -> None:
+def check_out(out: Path, suite: Suite) -> None:
     """Check that ``out`` can hold this suite's results (before anything is written)."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a folder")
+        raise InputError(f"the output folder {out} is a file; give a folder")
     meta = out / "suite.json"
     if meta.is_file():
         try:
             old = json.loads(meta.read_text("utf-8"))
         except (OSError, json.JSONDecodeError):
-            raise InputError(f"{meta} is unreadable; use another --out or delete it") from None
+            raise InputError(f"{meta} is unreadable; use another output folder or delete it") from None
         if old.get("fingerprint") != suite.fingerprint():
             raise InputError(
-                f"{out} holds results of a different suite ({old.get('name', '?')}); use another --out or delete it"
+                f"{out} holds results of a different suite ({old.get('name', '?')}); "
+                "use another output folder or delete it"
             )
     results = out / "results.csv"
     if results.is_file():
@@ -338,15 +331,11 @@ def canonical_rows(suite: Suite, rows: list[dict[str, str]]) -> list[dict[str, s
     return ordered
 
 
-def _write_rows_atomic(path: FsPath, rows: list[dict[str, str]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+def _write_rows_atomic(path: Path, rows: list[dict[str, str]]) -> None:
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -360,7 +349,7 @@ def _executor(workers: int, scheduler: str | None, dask_local: int | None) -> It
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
             yield ex
         return
-    try:
+    try:  # the optional dask extra, imported only when a cluster is asked for
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise InputError("Dask is not installed: pip install 'partialstem[dask]'") from None
@@ -377,7 +366,7 @@ def _executor(workers: int, scheduler: str | None, dask_local: int | None) -> It
 
 def run_suite(
     suite: Suite,
-    out: FsPath,
+    out: Path,
     *,
     workers: int = 1,
     scheduler: str | None = None,
@@ -396,13 +385,12 @@ def run_suite(
         progress: show a progress bar.
         max_scans: stop after this many scans (for tests of resumption).
     """
-    from tqdm.auto import tqdm
-
     check_out(out, suite)
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.csv"
     with _Lock(out):
-        (out / "suite.json").write_text(
+        write_text_atomic(
+            out / "suite.json",
             json.dumps(
                 {
                     "name": suite.name,
@@ -412,7 +400,6 @@ def run_suite(
                 },
                 indent=1,
             ),
-            "utf-8",
         )
         old = read_results(results) if results.is_file() else []
         done = {tuple(r[c] for c in KEY_COLUMNS) for r in old}
@@ -464,17 +451,9 @@ def run_suite(
     return rows
 
 
-def example_panels(suite: Suite, out: FsPath, pdf: bool = False) -> list[FsPath]:
+def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
     """Re-run one cell per path (first image, first preset and seed, the coverage nearest 1/20)
     and draw truth, partial scan, every completion and its |error| to ``out/examples/PATH.png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .report import completer_label
-    from .suite import coverage_label
-
     _init_worker()
     folder = out / "examples"
     folder.mkdir(exist_ok=True)
@@ -485,7 +464,7 @@ def example_panels(suite: Suite, out: FsPath, pdf: bool = False) -> list[FsPath]
         image, truth, spec, scan = simulate_task(task)
         outs = [_completer(c).complete(scan.values, scan.mask) for c in suite.completers]
         n = len(outs)
-        fig, axes = plt.subplots(2, n + 1, figsize=(3.1 * (n + 1), 6.6), squeeze=False)
+        fig, axes = plotting.figure(2, n + 1, figsize=(3.1 * (n + 1), 6.6), squeeze=False)
         show = dict(cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axes[0, 0].imshow(truth, **show)
         axes[0, 0].set_title("truth" + (" (noise-free)" if spec is not None else ""), fontsize=9)
@@ -502,9 +481,9 @@ def example_panels(suite: Suite, out: FsPath, pdf: bool = False) -> list[FsPath]
             ax.set_yticks([])
         fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.8, label="|error| (intensity)")
         fig.suptitle(f"{path}, coverage {coverage_label(cov)}, preset '{suite.presets[0]}', image {task.image.id}")
+        name = scanpaths.strategies.describe(path).replace(":", "_")
         for ext in (".png", ".pdf") if pdf else (".png",):
-            p = folder / f"{path}{ext}"
-            fig.savefig(p, dpi=100)
+            p = folder / f"{name}{ext}"
+            plotting.save(fig, p, dpi=100)
             written.append(p)
-        plt.close(fig)
     return written

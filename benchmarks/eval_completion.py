@@ -1,7 +1,7 @@
 """Figures of the completion core (issue 3), on a seeded held-out synthetic set.
 
-Run: ``python -m benchmarks.eval_completion`` (``--quick`` for a small check). It prints, and
-writes to ``--out`` (Markdown) and ``--csv`` (one row per image x path x coverage x completer):
+Run: ``pstem eval completion`` (``--quick`` for a small check). It prints, and writes to
+``--out`` (Markdown) and ``--csv`` (one row per image x path x coverage x completer):
 
 1. MSE of the non-adversarial generator vs the best classical baseline (of nearest, linear,
    harmonic, TV, sparse-spectrum and lattice; and of the issue's four) for every path kind at
@@ -14,68 +14,124 @@ writes to ``--out`` (Markdown) and ``--csv`` (one row per image x path x coverag
 
 Truths: ``clean`` is the noise-free specimen (what a perfect completion would give), ``raw`` the
 full scan with its noise (what Ede & Beanland had), ``blurred`` the raw truth blurred as in
-their paper. The held-out specimens use seeds 0 .. n-1; training never uses seeds below
-1_000_000 (see :mod:`completion.data`).
+their paper. The held-out specimens use seeds 0 .. n-1 of the benchmark range (:mod:`scanpaths.seeds`).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
 import math
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path as FsPath
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 import scanpaths
-from completion import baselines, get_completer
-from completion.base import Completer
+from completion import baselines
+from completion.base import Completer, check_inputs
+from completion.device import set_threads
+from completion.metrics import blurred
+from completion.registry import COMPLETERS, get_completer
+from scanpaths.common import atomic_write, write_text_atomic
+from scanpaths.errors import ConfigError, InputError
+from scanpaths.seeds import BENCHMARK
 
-from .metrics import blurred
+from .references import EDE_BEANLAND_2020, EDE_BEANLAND_2020_INVERSE_COVERAGES
+
+__all__ = ["CompletionFigures", "run"]
 
 log = logging.getLogger(__name__)
 
 COVERAGES = (1 / 10, 1 / 20, 1 / 50, 1 / 100)
 #: Ede & Beanland (2020), RMS error of their generators on their test set, by coverage 1/N.
-EDE_RMS = {17.9: 0.038, 27.3: 0.041, 38.2: 0.045, 50.0: 0.049, 60.5: 0.053, 73.7: 0.056, 87.0: 0.062}
-BASELINE_NAMES = ("nearest", "linear", "harmonic", "tv", "fourier", "lattice")
+EDE_RMS = dict(zip(EDE_BEANLAND_2020_INVERSE_COVERAGES, EDE_BEANLAND_2020.values, strict=True))
+#: Every classical fill (:data:`completion.baselines.BASELINES`).
+BASELINE_NAMES = tuple(baselines.BASELINES)
 #: The baselines the issue names (nearest, linear, harmonic, and TV as the one of our choice).
 ISSUE_BASELINES = ("nearest", "linear", "harmonic", "tv")
 
 
+@dataclass(frozen=True)
+class CompletionFigures:
+    """Settings of ``pstem eval completion``.
+
+    Attributes:
+        n: held-out images (benchmark seeds 0 .. n-1).
+        size: image size in px.
+        models: generators to score (completer names or checkpoint files).
+        kinds: path kinds (default: every kind).
+        quick: 2 images of 256 px, spiral and raster only (a small check).
+        out: Markdown output.
+        csv: CSV output (one row per image x path x coverage x completer).
+        threads: torch threads (0: all cores).
+    """
+
+    n: int = 6
+    size: int = 512
+    models: tuple[str, ...] = ("gan-mse", "gan-gan")
+    kinds: tuple[str, ...] | None = None
+    quick: bool = False
+    out: str = "benchmarks/results/completion.md"
+    csv: str = "benchmarks/results/completion.csv"
+    threads: int = 0
+
+    def resolved(self) -> CompletionFigures:
+        """A copy with the defaults of ``quick`` and ``kinds`` filled in, checked."""
+        out = self
+        if self.quick:
+            out = replace(out, n=2, size=256, kinds=("spiral", "raster"))
+        if out.kinds is None:
+            out = replace(out, kinds=tuple(scanpaths.PATH_KINDS))
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first bad field."""
+        if not 1 <= self.n <= len(BENCHMARK):
+            raise ConfigError("n", f"must be at least 1, got {self.n}")
+        if not 64 <= self.size <= 4096:
+            raise ConfigError("size", f"must be in [64, 4096], got {self.size}")
+        if not self.models:
+            raise ConfigError("models", "must name at least one generator")
+        for m in self.models:
+            try:
+                COMPLETERS.resolve(m)
+            except InputError as exc:
+                raise ConfigError("models", str(exc).removeprefix("completer ")) from None
+        for k in self.kinds or ():
+            if k not in scanpaths.PATH_KINDS:
+                raise ConfigError(
+                    "kinds", f"holds an unknown path kind {k!r}; choose from {', '.join(scanpaths.PATH_KINDS)}"
+                )
+        if self.threads < 0:
+            raise ConfigError("threads", f"must be >= 0, got {self.threads}")
+
+
 def _scan(spec: scanpaths.specimens.Specimen, kind: str, coverage: float, seed: int) -> scanpaths.PartialScan:
-    shape = spec.image.shape
-    extra = {"waypoints": scanpaths.paths.random_polyline(shape, seed, coverage)} if kind == "waypoints" else {}
-    path = scanpaths.make_path(kind, shape, coverage=coverage, seed=seed, **extra)
+    path = scanpaths.sample_path(kind, spec.image.shape, coverage, seed)
     return scanpaths.simulate(spec.image, path, preset="typical", seed=seed)
 
 
 def _complete_all(models: dict[str, Completer], scan: scanpaths.PartialScan) -> dict[str, np.ndarray]:
+    """Every classical fill and every model on one scan (TV starts from the harmonic fill, the
+    lattice fill from the sparse-spectrum fill, as their completers do: computed once)."""
     v, m = scan.values, scan.mask
-    out = {
-        "nearest": baselines.NearestCompleter().complete(v, m),
-        "linear": baselines.LinearCompleter().complete(v, m),
-        "harmonic": baselines.HarmonicCompleter().complete(v, m),
-    }
-    out["tv"] = baselines.tv_refine(*_clipped(v, m), out["harmonic"])
-    out["fourier"] = baselines.FourierCompleter().complete(v, m)
-    out["lattice"] = baselines.lattice_refine(*_clipped(v, m), out["fourier"])
+    out: dict[str, np.ndarray] = {}
+    for name, cls in baselines.BASELINES.items():
+        if name == "tv":
+            out[name] = baselines.tv_refine(*check_inputs(v, m), out["harmonic"])
+        elif name == "lattice":
+            out[name] = baselines.lattice_refine(*check_inputs(v, m), out["fourier"])
+        else:
+            out[name] = cls().complete(v, m)
     for name, model in models.items():
         out[name] = model.complete(v, m)
     return out
-
-
-def _clipped(v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from completion.base import check_inputs
-
-    return check_inputs(v, m)
 
 
 def _table(
@@ -125,29 +181,21 @@ def _timed(fn) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - t0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the completion figures; returns 0 (1 when a shipped model is missing)."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=6, help="held-out images (default 6)")
-    ap.add_argument("--size", type=int, default=512, help="image size px (default 512)")
-    ap.add_argument("--models", nargs="+", default=["gan-mse", "gan-gan"], help="generators to score")
-    ap.add_argument("--kinds", nargs="+", default=list(scanpaths.PATH_KINDS), help="path kinds")
-    ap.add_argument("--quick", action="store_true", help="2 images of 256 px, spiral and raster only")
-    ap.add_argument("--out", type=FsPath, default=FsPath("benchmarks/results/completion.md"))
-    ap.add_argument("--csv", type=FsPath, default=FsPath("benchmarks/results/completion.csv"))
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    args = ap.parse_args(argv)
-    shown = " ".join(sys.argv[1:] if argv is None else argv)
-    if args.quick:
-        args.n, args.size, args.kinds = 2, 256, ["spiral", "raster"]
+def run(cfg: CompletionFigures, command: str = "pstem eval completion") -> str:
+    """Compute the figures of ``cfg``, write its Markdown and CSV files; return the Markdown.
+
+    ``command`` is the command line recorded in the Markdown's header.
+    """
+    args = cfg.resolved()
+    assert args.kinds is not None
     if args.threads:
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     models = {name: get_completer(name) for name in args.models}
     main_model = args.models[0]
 
     rows: list[dict] = []
     cells = [(i, k, c) for i in range(args.n) for k in args.kinds for c in COVERAGES]
-    specs = {i: scanpaths.specimens.generate((args.size, args.size), seed=i) for i in range(args.n)}
+    specs = {i: scanpaths.specimens.generate((args.size, args.size), seed=BENCHMARK.seed(i)) for i in range(args.n)}
     for i, kind, cov in tqdm(cells, desc="completion figures", unit="cell"):
         spec = specs[i]
         scan = _scan(spec, kind, cov, seed=1000 + i)
@@ -188,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         "# Completion figures",
         "",
-        f"Command: `{('python -m benchmarks.eval_completion ' + shown).strip()}`",
+        f"Command: `{command.strip()}`",
         "",
         f"{args.n} held-out specimens (seeds 0..{args.n - 1}), {args.size} x {args.size} px, `typical` physics, "
         "no extra dose noise. MSE on intensities in [0, 1].",
@@ -244,17 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells_txt.append(f"{math.sqrt(vals[:, 0].mean()):.3f} | {math.sqrt(vals[:, 1].mean()):.3f}")
         lines.append(f"| 1/{n_inv:g} | {theirs:.3f} | " + " | ".join(cells_txt) + " |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    with args.csv.open("w", newline="") as f:
+    write_text_atomic(args.out, text)
+    with atomic_write(args.csv, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    print(f"wrote {args.out} and {args.csv}")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    log.info("wrote %s and %s", args.out, args.csv)
+    return text

@@ -1,7 +1,7 @@
 """Figures of adaptive scanning (issue 5): a learned path against fixed paths at equal scan time.
 
-Run: ``python -m benchmarks.eval_rl`` (``--policy FILE`` for your own, ``--n`` specimens). On
-held-out synthetic specimens (seeds 0 .. n-1, never used in training) of the policy's field of
+Run: ``pstem eval rl`` (``--policy FILE`` for your own, ``--n`` specimens). On held-out
+synthetic specimens (benchmark seeds 0 .. n-1, never used in training) of the policy's field of
 view, the ``typical`` preset, and scan-time budgets equal to a spiral at 1/20 and 1/40 coverage:
 
 1. completion MSE of the learned path and of spiral, Lissajous, grid and serpentine paths that
@@ -17,28 +17,73 @@ Writes Markdown to ``--out`` (default ``benchmarks/results/rl.md``).
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
+import math
 import time
-from collections.abc import Sequence
-from pathlib import Path as FsPath
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from rl.env import AdaptiveScanEnv
-from rl.fixed import FIXED_KINDS
-from rl.policy import DEFAULT_POLICY, evaluate, load_policy, ratio_ci
+from completion.metrics import ratio_ci
+from completion.registry import COMPLETERS
+from rl.config import EnvConfig
+from rl.equal_time import FIXED_KINDS
+from rl.evaluation import evaluate
+from rl.make import make_env
+from rl.policy_file import DEFAULT_POLICY, load_policy
+from scanpaths.common import parse_coverage, write_text_atomic
+from scanpaths.errors import ConfigError, InputError
+from scanpaths.seeds import BENCHMARK
+
+__all__ = ["RLFigures", "env_steps_per_s", "run"]
 
 log = logging.getLogger(__name__)
 
 
-def env_steps_per_s(env_kwargs: dict, episodes: int = 40) -> float:
+@dataclass(frozen=True)
+class RLFigures:
+    """Settings of ``pstem eval rl``.
+
+    Attributes:
+        policy: policy file (default: the shipped one).
+        n: held-out specimens (benchmark seeds 0 .. n-1).
+        coverages: budgets: a spiral's scan time at each of these coverages.
+        completers: completers to score.
+        out: Markdown output.
+    """
+
+    policy: str = str(DEFAULT_POLICY)
+    n: int = 32
+    coverages: tuple[float, ...] = (1 / 20, 1 / 40)
+    completers: tuple[str, ...] = ("harmonic", "gan-mse")
+    out: str = "benchmarks/results/rl.md"
+
+    def resolved(self) -> RLFigures:
+        """A checked copy (coverages as floats)."""
+        try:
+            covs = tuple(parse_coverage(c) for c in self.coverages)
+        except InputError as exc:
+            raise ConfigError("coverages", str(exc)) from None
+        out = replace(self, coverages=covs)
+        if not 1 <= out.n <= len(BENCHMARK):
+            raise ConfigError("n", f"must be at least 1, got {out.n}")
+        if not covs:
+            raise ConfigError("coverages", "must hold at least one coverage")
+        for c in out.completers:
+            try:
+                COMPLETERS.resolve(c)
+            except InputError as exc:
+                raise ConfigError("completers", str(exc).removeprefix("completer ")) from None
+        return out
+
+
+def env_steps_per_s(config: EnvConfig, episodes: int = 40) -> float:
     """Steps/s of the environment with random actions (specimens cached after one pass)."""
-    env = AdaptiveScanEnv(**{**env_kwargs, "seeds": list(range(8)), "reward_mode": "final", "completer": "harmonic"})
+    env = make_env(replace(config, reward_mode="final", completer="harmonic"), seeds=list(range(8)))
     rng = np.random.default_rng(0)
     for ep in range(8):  # warm: compile, and generate the 8 specimens
         env.reset(seed=ep)
@@ -55,11 +100,11 @@ def env_steps_per_s(env_kwargs: dict, episodes: int = 40) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _shown_path(path: FsPath) -> str:
+def _shown_path(path: str | Path) -> str:
     """``path`` relative to the working directory when it lies below it (no machine's home in
     the results)."""
     try:
-        return str(FsPath(path).resolve().relative_to(FsPath.cwd()))
+        return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -73,42 +118,38 @@ def _trained(algo: str, extra: dict[str, Any]) -> str:
     return f"trained {extra.get('step', '?')} steps"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_rl", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--policy", default=str(DEFAULT_POLICY), help="policy file (default: the shipped one)")
-    parser.add_argument("--n", type=int, default=32, help="held-out specimens (default 32)")
-    parser.add_argument("--coverages", type=float, nargs="+", default=[1 / 20, 1 / 40], help="spiral-time budgets")
-    parser.add_argument("--completers", nargs="+", default=["harmonic", "gan-mse"], help="completers to score")
-    parser.add_argument("--out", type=FsPath, default=FsPath("benchmarks/results/rl.md"), help="Markdown output")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+def run(cfg: RLFigures, command: str = "pstem eval rl") -> str:
+    """Compute the figures of ``cfg`` and write its Markdown; return the Markdown (``command``
+    is recorded in its header)."""
+    args = cfg.resolved()
     torch.set_num_threads(1)
-
     lp = load_policy(args.policy)
-    size = lp.env_kwargs["size"]
-    seeds = list(range(args.n))
+    size = lp.config.size
+    seeds = BENCHMARK.seeds(args.n)
     lines = [
         "# Adaptive scanning figures",
         "",
-        f"Command: `python -m benchmarks.eval_rl {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        f"Command: `{command.strip()}`",
         "",
         f"Policy: `{_shown_path(args.policy)}` ({lp.algo}, {_trained(lp.algo, lp.extra)}, "
-        f"{lp.extra.get('wall_s', float('nan')) / 60:.1f} min). Held-out specimens: seeds 0..{args.n - 1}, "
-        f"{size} x {size} px, preset `{lp.env_kwargs.get('preset', 'typical')}`. Fixed paths take the same scan "
+        f"{lp.extra.get('wall_s', math.nan) / 60:.1f} min). Held-out specimens: seeds 0..{args.n - 1}, "
+        f"{size} x {size} px, preset `{lp.config.preset}`. Fixed paths take the same scan "
         "time as the learned one (their coverage is solved for it).",
         "",
     ]
     for cov in args.coverages:
         env = lp.make_env(coverage=cov, pool_size=1, completer="none")
+        base = env.unwrapped
+        c_env = lp.config
         # a policy warm-started from the scripted serpentine is also compared with its teacher
         # (in line mode, with the zero action: the serpentine of rows the policy turns and spaces)
-        extra = ("expert",) if env.mode == "lines" or (env.steering == "absolute" and env.variable_length) else ()
+        extra = ("expert",) if c_env.mode == "lines" or (c_env.steering == "absolute" and c_env.variable_length) else ()
         shown = ("learned", *FIXED_KINDS, *extra)
         res = {}
         for c in tqdm(args.completers, desc=f"1/{1 / cov:.0f}", unit="completer"):
             res |= evaluate(lp.policy, env, seeds, kinds=(*FIXED_KINDS, *extra), completers=(c,), defects=True)
-        lines += [f"## Budget: a spiral's scan time at 1/{1 / cov:.0f} ({env.budget_s * 1e3:.3f} ms)", ""]
-        if extra and env.mode == "lines":
+        lines += [f"## Budget: a spiral's scan time at 1/{1 / cov:.0f} ({base.budget_s * 1e3:.3f} ms)", ""]
+        if extra and c_env.mode == "lines":
             lines += [
                 "`expert`: the zero action of line mode, a serpentine of rows steered through the same "
                 "environment (what the policy turns and spaces); not a fixed path of the figure, shown so the "
@@ -139,19 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells = [f"{np.nanmean(r):.3f}" if np.isfinite(r).any() else "-" for r in rec]
             lines.append(f"| {c} defect recall | " + " | ".join(cells) + " | |")
         lines.append("")
-    sps = env_steps_per_s(lp.env_kwargs)
+    sps = env_steps_per_s(lp.config)
     lines += [f"Environment steps/s with the harmonic reward, one core, random actions: {sps:.0f}."]
-    if lp.env_kwargs.get("mode") == "lines":  # a step is a whole line; the issue's yardstick is segments
-        seg = env_steps_per_s({k: v for k, v in lp.env_kwargs.items() if k not in ("mode", "max_turn", "step_px")})
+    if lp.config.mode == "lines":  # a step is a whole line; the issue's yardstick is segments
+        seg = env_steps_per_s(replace(lp.config, mode="segments", max_turn=EnvConfig.max_turn, step_px=None))
         lines += [f"(A step of this policy is a whole line; in segment mode, 20-sample segments: {seg:.0f} steps/s.)"]
     lines.append("")
     text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    write_text_atomic(args.out, text)
+    log.info("wrote %s", args.out)
+    return text

@@ -6,24 +6,17 @@ import logging
 import os
 from collections.abc import Sequence
 
-import matplotlib
+import numpy as np
+from tqdm.auto import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import scanpaths
+from scanpaths import PartialScan
 
-import scanpaths  # noqa: E402
-from scanpaths.physics import PartialScan  # noqa: E402
+from . import plotting
 
 log = logging.getLogger(__name__)
 
 __all__ = ["paths_panel", "specimen_gallery"]
-
-
-def _path_for(kind: str, size: int, coverage: float, seed: int) -> scanpaths.Path:
-    extra = {"waypoints": scanpaths.paths.random_polyline((size, size), seed, coverage)} if kind == "waypoints" else {}
-    return scanpaths.make_path(kind, (size, size), coverage=coverage, seed=seed, **extra)
 
 
 def _zoom_window(scan: PartialScan, size: int) -> tuple[float, float, float, float]:
@@ -55,10 +48,10 @@ def paths_panel(
     kinds = list(kinds or scanpaths.PATH_KINDS)
     spec = scanpaths.specimens.generate((size, size), seed=seed, scene="crystal")
     cols = len(kinds)
-    fig, axes = plt.subplots(4, cols, figsize=(2.6 * cols, 10.8), squeeze=False)
+    fig, axes = plotting.figure(4, cols, figsize=(2.6 * cols, 10.8), squeeze=False)
     rows: list[dict[str, float]] = []
     for c, kind in enumerate(tqdm(kinds, desc="paths", unit="path", leave=False)):
-        path = _path_for(kind, size, coverage, seed)
+        path = scanpaths.sample_path(kind, (size, size), coverage, seed)
         scan = scanpaths.simulate(spec.image, path, preset=preset, seed=seed)
         on = ~scan.blanked
         err = np.hypot(*(scan.trajectory - scan.commanded)[on].T)
@@ -104,8 +97,7 @@ def paths_panel(
         fontsize=11,
     )
     fig.tight_layout()
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
+    plotting.save(fig, out, dpi=dpi)
     log.info("wrote %s", out)
     return rows
 
@@ -114,7 +106,7 @@ def specimen_gallery(out: str | os.PathLike[str], n: int = 8, size: int = 256, s
     """Draw ``n`` synthetic specimens (seeds ``seed .. seed + n - 1``) with their defects."""
     cols = min(n, 4)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plotting.figure(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
     for i in tqdm(range(rows * cols), desc="specimens", unit="img", leave=False):
         ax = axes[i // cols, i % cols]
         ax.axis("off")
@@ -136,6 +128,5 @@ def specimen_gallery(out: str | os.PathLike[str], n: int = 8, size: int = 256, s
         ax.set_title(f"seed {seed + i}: {spec.scene}\nspacing {spec.params['spacing_px']:.0f} px", fontsize=8)
     fig.suptitle("Synthetic HAADF specimens (cyan: vacancies, yellow: substitutions)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
+    plotting.save(fig, out, dpi=dpi)
     log.info("wrote %s", out)

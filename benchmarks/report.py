@@ -22,12 +22,18 @@ import math
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path as FsPath
+from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from . import metrics
-from .suite import Reference, coverage_label
+from completion import metrics
+from completion.metrics import bootstrap_ci
+from scanpaths.common import coverage_label, write_text_atomic
+from scanpaths.strategies import describe
+
+from . import plotting
+from .references import Reference
 
 #: Metrics of the summary: (column, heading, format, scale).
 SUMMARY_METRICS: tuple[tuple[str, str, str, float], ...] = (
@@ -44,19 +50,6 @@ def _f(text: str) -> float:
         return float(text)
     except (TypeError, ValueError):
         return math.nan
-
-
-def bootstrap_ci(values: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """(mean, low, high): the mean and its 95 % percentile bootstrap interval (NaNs dropped)."""
-    v = values[np.isfinite(values)]
-    if len(v) == 0:
-        return math.nan, math.nan, math.nan
-    if len(v) == 1:
-        return float(v[0]), float(v[0]), float(v[0])
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(v.mean()), float(lo), float(hi)
 
 
 class Results:
@@ -86,7 +79,7 @@ class Results:
 
 def completer_label(name: str) -> str:
     """A short label for a completer (a checkpoint file shows as its file name)."""
-    return FsPath(name).name if name.endswith(".pt") else name
+    return Path(name).name if name.endswith(".pt") else name
 
 
 # --------------------------------------------------------------------------- summary.md
@@ -171,29 +164,19 @@ def _reference_table(res: Results, ref: Reference) -> list[str]:
 
 
 # --------------------------------------------------------------------------- plots
-def _plt():  # type: ignore[no-untyped-def]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _grid(n: int) -> tuple[int, int]:
     cols = min(n, 4)
     return math.ceil(n / cols), cols
 
 
-def _save(fig, out: FsPath, name: str, pdf: bool, written: list[FsPath]) -> None:  # type: ignore[no-untyped-def]
+def _save(fig: Figure, out: Path, name: str, pdf: bool, written: list[Path]) -> None:
     for ext in (".png", ".pdf") if pdf else (".png",):
         p = out / f"{name}{ext}"
-        fig.savefig(p, dpi=120)
+        plotting.save(fig, p, dpi=120)
         written.append(p)
-    _plt().close(fig)
 
 
-def _coverage_axis(ax, covs: list[float]) -> None:  # type: ignore[no-untyped-def]
+def _coverage_axis(ax: object, covs: list[float]) -> None:
     ax.set_xscale("log")
     ax.set_xticks(covs)
     ax.set_xticklabels([coverage_label(c) for c in covs], rotation=45)
@@ -203,14 +186,13 @@ def _coverage_axis(ax, covs: list[float]) -> None:  # type: ignore[no-untyped-de
 
 
 def plot_metric_vs_coverage(
-    res: Results, out: FsPath, column: str, ylabel: str, name: str, log_y: bool, pdf: bool, written: list[FsPath]
+    res: Results, out: Path, column: str, ylabel: str, name: str, log_y: bool, pdf: bool, written: list[Path]
 ) -> None:
     """One panel per path: ``column`` vs coverage, one line per completer, 95 % band."""
-    plt = _plt()
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = plotting.colours()
     for preset in res.presets:
         nr, nc = _grid(len(res.paths))
-        fig, axes = plt.subplots(nr, nc, figsize=(4.2 * nc, 3.6 * nr), squeeze=False, sharey=True)
+        fig, axes = plotting.figure(nr, nc, figsize=(4.2 * nc, 3.6 * nr), squeeze=False, sharey=True)
         for ax, path in zip(axes.flat, res.paths, strict=False):
             for k, comp in enumerate(res.completers):
                 stats = np.array([res.stat(preset, path, c, comp, column) for c in res.coverages])
@@ -222,7 +204,7 @@ def plot_metric_vs_coverage(
             _coverage_axis(ax, res.coverages)
             if log_y:
                 ax.set_yscale("log")
-            ax.set_title(path)
+            ax.set_title(describe(path))
         for ax in axes[:, 0]:
             ax.set_ylabel(ylabel)
         for ax in list(axes.flat)[len(res.paths) :]:
@@ -233,15 +215,14 @@ def plot_metric_vs_coverage(
         _save(fig, out, name + res.suffix(preset), pdf, written)
 
 
-def plot_error_vs_distance(res: Results, out: FsPath, pdf: bool, written: list[FsPath]) -> None:
+def plot_error_vs_distance(res: Results, out: Path, pdf: bool, written: list[Path]) -> None:
     """Mean absolute error vs distance to the nearest sample: rows paths, columns coverages."""
-    plt = _plt()
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = plotting.colours()
     edges = np.array(metrics.DISTANCE_EDGES)
     centres = np.append(0.5 * (edges[:-2] + edges[1:-1]), edges[-2] * 1.25)
     for preset in res.presets:
         nr, nc = len(res.paths), len(res.coverages)
-        fig, axes = plt.subplots(
+        fig, axes = plotting.figure(
             nr, nc, figsize=(2.9 * nc + 0.6, 2.5 * nr + 0.6), squeeze=False, sharex=True, sharey=True
         )
         for i, path in enumerate(res.paths):
@@ -264,7 +245,7 @@ def plot_error_vs_distance(res: Results, out: FsPath, pdf: bool, written: list[F
                 if i == 0:
                     ax.set_title(f"{coverage_label(cov)}", fontsize=9)
                 if j == 0:
-                    ax.set_ylabel(f"{path}\nMAE")
+                    ax.set_ylabel(f"{describe(path)}\nMAE")
                 if i == nr - 1:
                     ax.set_xlabel("distance to nearest sample (px)")
         axes[0, 0].legend(fontsize=7)
@@ -273,9 +254,8 @@ def plot_error_vs_distance(res: Results, out: FsPath, pdf: bool, written: list[F
         _save(fig, out, "error_vs_distance" + res.suffix(preset), pdf, written)
 
 
-def plot_error_maps(res: Results, out: FsPath, pdf: bool, written: list[FsPath]) -> None:
+def plot_error_maps(res: Results, out: Path, pdf: bool, written: list[Path]) -> None:
     """Mean |error| maps over images, one figure per completer: rows paths, columns coverages."""
-    plt = _plt()
     for preset in res.presets:
         for comp in res.completers:
             nr, nc = len(res.paths), len(res.coverages)
@@ -289,7 +269,7 @@ def plot_error_maps(res: Results, out: FsPath, pdf: bool, written: list[FsPath])
             if not maps:
                 continue
             vmax = max(float(np.percentile(np.stack(list(maps.values())), 99)), 1.0)
-            fig, axes = plt.subplots(nr, nc, figsize=(2.3 * nc + 1.2, 2.3 * nr + 0.6), squeeze=False)
+            fig, axes = plotting.figure(nr, nc, figsize=(2.3 * nc + 1.2, 2.3 * nr + 0.6), squeeze=False)
             im = None
             for i, path in enumerate(res.paths):
                 for j, cov in enumerate(res.coverages):
@@ -301,7 +281,7 @@ def plot_error_maps(res: Results, out: FsPath, pdf: bool, written: list[FsPath])
                     if i == 0:
                         ax.set_title(coverage_label(cov), fontsize=9)
                     if j == 0:
-                        ax.set_ylabel(path)
+                        ax.set_ylabel(describe(path))
             if im is not None:
                 fig.colorbar(im, ax=axes, shrink=0.8, label="|error| / the image's mean |error|")
             fig.suptitle(
@@ -312,12 +292,12 @@ def plot_error_maps(res: Results, out: FsPath, pdf: bool, written: list[FsPath])
 
 
 def write_report(
-    rows: Sequence[dict[str, str]], out: FsPath, title: str, references: Sequence[Reference] = (), pdf: bool = False
-) -> list[FsPath]:
+    rows: Sequence[dict[str, str]], out: Path, title: str, references: Sequence[Reference] = (), pdf: bool = False
+) -> list[Path]:
     """Write summary.md and every plot of a run into ``out``; return the files written."""
     res = Results(rows)
-    written: list[FsPath] = []
-    (out / "summary.md").write_text(summary_markdown(res, title, references), "utf-8")
+    written: list[Path] = []
+    write_text_atomic(out / "summary.md", summary_markdown(res, title, references))
     written.append(out / "summary.md")
     plot_metric_vs_coverage(res, out, "mse", "MSE", "error_vs_coverage", True, pdf, written)
     if any(r["defects"] not in ("", "0") for r in rows):

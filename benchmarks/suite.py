@@ -25,15 +25,19 @@ combination is one *cell* of the benchmark. Built-in suites live in ``benchmarks
     completers = ["linear", "harmonic", "gan-mse"]
 
     [[reference]]              # optional: published numbers printed beside ours
-    label = "Ede & Beanland (2020), real test set"
-    metric = "rmse_blur"
-    path = "spiral"
-    coverages = ["1/17.9", "1/50"]
-    values = [0.038, 0.049]
+    published = "ede-beanland-2020"   # one of benchmarks.references.PUBLISHED, or your own:
+    # label = "my earlier run"
+    # metric = "rmse_blur"
+    # path = "spiral"
+    # coverages = ["1/17.9", "1/50"]
+    # values = [0.038, 0.049]
 
-Everything is checked when the suite is loaded, before any cell runs: an unknown key, path
-kind, preset or completer, a glob that matches nothing or an unreadable image is one
-:class:`~scanpaths.errors.InputError` naming the problem.
+Paths are scan strategies (:func:`scanpaths.strategy_names`: every path kind, and the
+``learned`` / ``learned:FILE`` policies that :mod:`rl` registers); completers are the names of
+:data:`completion.COMPLETERS` (and checkpoint files); presets those of
+:data:`scanpaths.PRESETS`. Everything is checked when the suite is loaded, before any cell runs:
+an unknown key, path, preset or completer, a glob that matches nothing or an unreadable image is
+one :class:`~scanpaths.errors.InputError` naming the problem.
 """
 
 from __future__ import annotations
@@ -44,11 +48,17 @@ import math
 import sys
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
+import rl  # noqa: F401 - registers the ``learned`` scan strategy
 import scanpaths
+from completion.registry import COMPLETERS
+from scanpaths.common import parse_coverage as _parse_coverage
 from scanpaths.errors import InputError
+from scanpaths.seeds import BENCHMARK
+
+from .references import PUBLISHED, Reference
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,8 +67,6 @@ else:  # pragma: no cover
 
 #: Names of the suites shipped in ``benchmarks/suites/``.
 BUILTIN_SUITES: tuple[str, ...] = ("quick", "paper", "full", "adaptive")
-#: Completers a suite may name besides checkpoint files.
-NEURAL_COMPLETERS: tuple[str, ...] = ("gan-mse", "gan-gan")
 #: Metrics a reference table may name.
 REFERENCE_METRICS: tuple[str, ...] = ("mse", "mae", "psnr", "ssim", "rmse", "rmse_blur", "rmse_raw")
 
@@ -72,17 +80,6 @@ class ImageSource:
     size: int | None = None
     scene: str | None = None
     file: str | None = None
-
-
-@dataclass(frozen=True)
-class Reference:
-    """Published numbers to print beside ours (``metric`` at each target coverage)."""
-
-    label: str
-    metric: str
-    path: str
-    coverages: tuple[float, ...]
-    values: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -123,24 +120,11 @@ class Suite:
 
 
 def parse_coverage(value: Any, where: str) -> float:
-    """A coverage written as a number (0.05) or a string ("1/20", "0.05")."""
+    """A coverage written as a number (0.05) or a string ("1/20", "0.05"); errors name ``where``."""
     try:
-        if isinstance(value, str) and "/" in value:
-            num, den = value.split("/", 1)
-            cov = float(num) / float(den)
-        else:
-            cov = float(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise InputError(f'{where}: a coverage must look like 0.05 or "1/20", got {value!r}') from None
-    if not (0 < cov <= 1) or math.isnan(cov):
-        raise InputError(f"{where}: a coverage must be in (0, 1], got {value!r}")
-    return cov
-
-
-def coverage_label(cov: float) -> str:
-    """``1/20``-style label of a coverage."""
-    inv = 1 / cov
-    return f"1/{inv:.0f}" if abs(inv - round(inv)) < 0.05 else f"1/{inv:.1f}"
+        return _parse_coverage(value)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -164,47 +148,55 @@ def _int(value: Any, where: str, low: int, high: int) -> int:
     return value
 
 
-def _check_completer(name: Any, base: FsPath) -> str:
-    from completion import baselines
-
+def _check_completer(name: Any, base: Path) -> str:
+    """A completer name of :data:`completion.COMPLETERS`; a checkpoint file, relative to
+    ``base``, becomes its absolute path."""
     if not isinstance(name, str):
         raise InputError(f"[completion] completers: names must be strings, got {name!r}")
-    if name in baselines.BASELINES or name in NEURAL_COMPLETERS:
+    try:
+        found = COMPLETERS.resolve(name)
+    except InputError:
+        raise InputError(
+            f"[completion] completers: unknown completer {name!r}; choose from {', '.join(COMPLETERS.choices())}"
+        ) from None
+    if found.arg is None:
         return name
-    if name.endswith(".pt"):
-        p = FsPath(name) if FsPath(name).is_absolute() else base / name
-        if not p.is_file():
-            raise InputError(f"[completion] completers: checkpoint file {p} does not exist")
-        return str(p.resolve())
-    choices = [*baselines.BASELINES, *NEURAL_COMPLETERS, "FILE.pt"]
-    raise InputError(f"[completion] completers: unknown completer {name!r}; choose from {', '.join(choices)}")
+    p = Path(found.arg) if Path(found.arg).is_absolute() else base / found.arg
+    if not p.is_file():
+        raise InputError(f"[completion] completers: checkpoint file {p} does not exist")
+    return str(p.resolve())
 
 
-def _check_path(name: Any, base: FsPath, images: tuple[ImageSource, ...]) -> str:
-    """A path kind, or ``learned`` / ``learned:POLICY.pt`` (a trained policy scans adaptively)."""
-    kinds = [k for k in scanpaths.PATH_KINDS if k != "waypoints"]
+def _check_path(name: Any, base: Path, images: tuple[ImageSource, ...]) -> str:
+    """A scan strategy (:func:`scanpaths.strategy_names`) that can scan every image; its
+    canonical name (``learned:FILE`` with the file's absolute path)."""
     if not isinstance(name, str):
         raise InputError(f"[scan] paths: names must be strings, got {name!r}")
-    if name == "learned" or name.startswith("learned:"):
-        from rl.policy import DEFAULT_POLICY, load_policy
+    known = name in scanpaths.PATH_KINDS
+    if not known:
+        try:
+            scanpaths.STRATEGIES.resolve(name)
+            known = True
+        except InputError:
+            pass
+    if not known:
+        raise InputError(
+            f"[scan] paths: unknown path kind {name!r}; choose from {', '.join(scanpaths.strategy_names())}"
+        )
+    try:
+        strategy = scanpaths.get_strategy(name, base)
+    except InputError as exc:
+        raise InputError(f"[scan] paths: {name}: {exc}") from None
+    for img in images:
+        shape = (img.size, img.size) if img.size is not None else scanpaths.io.load_image(img.file).shape
+        try:
+            strategy.check(shape)
+        except InputError as exc:
+            raise InputError(f"[scan] paths: {strategy.name} cannot scan {img.id}: {exc}") from None
+    return strategy.name
 
-        file = name.partition(":")[2]
-        p = DEFAULT_POLICY if not file else (FsPath(file) if FsPath(file).is_absolute() else base / file)
-        policy = load_policy(p)  # checks the file
-        obs = policy.env_kwargs.get("obs_size", 48)
-        for img in images:
-            h, w = (img.size, img.size) if img.size is not None else scanpaths.io.load_image(img.file).shape
-            if h != w or h < obs:
-                raise InputError(
-                    f"[scan] paths: a learned path scans square images of at least {obs} px; {img.id} is {h}x{w}"
-                )
-        return "learned" if not file else f"learned:{p.resolve()}"
-    if name not in kinds:
-        raise InputError(f"[scan] paths: unknown path kind {name!r}; choose from {', '.join(kinds)}, learned")
-    return name
 
-
-def _images(table: dict[str, Any], base: FsPath) -> tuple[ImageSource, ...]:
+def _images(table: dict[str, Any], base: Path) -> tuple[ImageSource, ...]:
     where = "[images]"
     _keys(table, {"synthetic", "size", "first_seed", "scenes", "files"}, where)
     has_files, has_syn = "files" in table, "synthetic" in table
@@ -214,11 +206,7 @@ def _images(table: dict[str, Any], base: FsPath) -> tuple[ImageSource, ...]:
         n = _int(table["synthetic"], f"{where} synthetic", 1, 100_000)
         size = _int(table.get("size", 256), f"{where} size", 64, 4096)
         first = _int(table.get("first_seed", 0), f"{where} first_seed", 0, 10**9)
-        if first + n > 1_000_000:
-            raise InputError(
-                f"{where}: seeds from 1,000,000 up are the completion model's training data; keep "
-                f"first_seed + synthetic <= 1,000,000 (got {first + n})"
-            )
+        BENCHMARK.check(first, n, f"{where} first_seed and synthetic")
         scenes = table.get("scenes")
         if scenes is not None:
             for s in _list(table, "scenes", where):
@@ -237,8 +225,8 @@ def _images(table: dict[str, Any], base: FsPath) -> tuple[ImageSource, ...]:
     pattern = table["files"]
     if not isinstance(pattern, str) or not pattern:
         raise InputError(f'{where} files: expected a glob such as "scans/*.tif", got {pattern!r}')
-    full = pattern if FsPath(pattern).is_absolute() else str(base / pattern)
-    files = sorted(p for p in glob.glob(full, recursive=True) if FsPath(p).is_file())
+    full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+    files = sorted(p for p in glob.glob(full, recursive=True) if Path(p).is_file())
     if not files:
         raise InputError(f"{where} files: {pattern!r} matches no file (looked in {base})")
     out = []
@@ -249,7 +237,7 @@ def _images(table: dict[str, Any], base: FsPath) -> tuple[ImageSource, ...]:
             raise InputError(f"{where} files: cannot read {f}: {exc}") from None
         if min(img.shape) < 64:
             raise InputError(f"{where} files: {f} is {img.shape[0]}x{img.shape[1]} px; images must be at least 64 px")
-        out.append(ImageSource(id=str(FsPath(f).resolve()), file=str(FsPath(f).resolve())))
+        out.append(ImageSource(id=str(Path(f).resolve()), file=str(Path(f).resolve())))
     return tuple(out)
 
 
@@ -261,6 +249,12 @@ def _references(items: Any) -> tuple[Reference, ...]:
         where = f"[[reference]] #{k + 1}"
         if not isinstance(r, dict):
             raise InputError(f"{where}: expected a table")
+        if "published" in r:
+            _keys(r, {"published"}, where)
+            if r["published"] not in PUBLISHED:
+                raise InputError(f"{where}: published must be one of {', '.join(PUBLISHED)}, got {r['published']!r}")
+            refs.append(PUBLISHED[r["published"]])
+            continue
         _keys(r, {"label", "metric", "path", "coverages", "values"}, where)
         if r.get("metric") not in REFERENCE_METRICS:
             raise InputError(f"{where}: metric must be one of {', '.join(REFERENCE_METRICS)}, got {r.get('metric')!r}")
@@ -280,7 +274,7 @@ def _references(items: Any) -> tuple[Reference, ...]:
     return tuple(refs)
 
 
-def parse_suite(data: dict[str, Any], base: FsPath, source: str) -> Suite:
+def parse_suite(data: dict[str, Any], base: Path, source: str) -> Suite:
     """Validate a suite's TOML table (``base``: the folder globs are relative to)."""
     _keys(data, {"name", "description", "images", "scan", "completion", "reference"}, source)
     for key in ("images", "scan", "completion"):
@@ -313,7 +307,7 @@ def parse_suite(data: dict[str, Any], base: FsPath, source: str) -> Suite:
         if len(set(items)) != len(items):
             raise InputError(f"a suite lists each of its {name} once; got {list(items)}")
     return Suite(
-        name=str(data.get("name", FsPath(source).stem)),
+        name=str(data.get("name", Path(source).stem)),
         description=str(data.get("description", "")),
         images=images,
         paths=tuple(paths),
@@ -331,18 +325,18 @@ def load_suite(name_or_file: str) -> Suite:
     """A built-in suite by name (:data:`BUILTIN_SUITES`) or a suite TOML file."""
     if name_or_file in BUILTIN_SUITES:
         text = resources.files("benchmarks").joinpath("suites", f"{name_or_file}.toml").read_text("utf-8")
-        base = FsPath.cwd()
+        base = Path.cwd()
         source = f"built-in suite '{name_or_file}'"
     else:
-        path = FsPath(name_or_file)
+        path = Path(name_or_file)
         if not path.is_file():
             raise InputError(
-                f"--suite: {name_or_file!r} is neither a built-in suite ({', '.join(BUILTIN_SUITES)}) nor a file"
+                f"suite {name_or_file!r} is neither a built-in suite ({', '.join(BUILTIN_SUITES)}) nor a file"
             )
         try:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"--suite: cannot read {path}: {exc}") from None
+            raise InputError(f"cannot read the suite {path}: {exc}") from None
         base = path.resolve().parent
         source = str(path)
     try:

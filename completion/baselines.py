@@ -25,11 +25,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
+import torch
 from scipy import interpolate, ndimage
 
 from scanpaths.errors import InputError
 
 from .base import Completer
+from .fills import pull_push, sparse_spectrum_fill
+from .lattice import lattice_fill
 
 __all__ = [
     "BASELINES",
@@ -185,10 +188,6 @@ class FourierCompleter(Completer):
         self.iterations = int(iterations)
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        import torch
-
-        from .model import pull_push, sparse_spectrum_fill
-
         with torch.no_grad():
             v = torch.from_numpy(values)[None, None]
             m = torch.from_numpy(mask.astype(np.float32))[None, None]
@@ -212,9 +211,6 @@ def lattice_refine(values: np.ndarray, mask: np.ndarray, first: np.ndarray) -> n
     :class:`LatticeCompleter` starts from the sparse-spectrum fill; pass one already computed
     to save it.
     """
-    import torch
-
-    from .lattice import lattice_fill
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None, None]

@@ -8,9 +8,10 @@ complete and denoise at once. For the user's own images (no noise-free version e
 target is the image itself.
 
 Specimens come from a pool of synthetic images that is refreshed as training goes, plus the
-user's image folder if given. Specimen seeds are kept apart: training draws from
-``10_000_000 + 1_000_000 * seed + 100_000 * rank + i``, the validation set during training
-uses 900_000 + i, and the benchmarks' held-out sets use seeds below 1_000_000.
+user's image folder if given. Specimen seeds come from :data:`scanpaths.seeds.COMPLETION_TRAIN`:
+index ``1_000_000 * seed + 100_000 * rank + i`` of it, so each run seed (0-9) and each rank
+(0-9) owns its own specimens; validation and benchmarks use other ranges
+(:mod:`scanpaths.seeds`).
 """
 
 from __future__ import annotations
@@ -18,21 +19,23 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 import scanpaths
-from scanpaths.errors import InputError
+from scanpaths.errors import ConfigError, InputError
+from scanpaths.seeds import COMPLETION_TRAIN
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DataConfig", "PairSource", "make_pair"]
 
-#: First specimen seed used for training (benchmarks evaluate on seeds below 1_000_000).
-TRAIN_SEED_BASE = 10_000_000
+#: Specimens each run seed owns, and each rank within it.
+SEEDS_PER_RUN = 1_000_000
+SEEDS_PER_RANK = 100_000
 
 #: How often each preset is drawn for a training pair.
 PRESET_WEIGHTS: dict[str, float] = {"ideal": 0.15, "typical": 0.45, "fast-coils": 0.2, "slow-coils": 0.2}
@@ -43,20 +46,23 @@ class DataConfig:
     """How training pairs are drawn.
 
     Attributes:
-        crop: crop size in px (square).
+        crop: crop size in px, a multiple of 16 in [32, 1024].
         pool_size: synthetic specimens kept in memory.
-        pool_shape: size of each synthetic specimen in px (crops are cut from it).
+        pool_shape: size in px of the synthetic specimens crops are cut from (default: 256, or
+            crop + 64 if larger).
         refresh: specimens replaced in the pool per batch drawn.
         coverage: (low, high) coverage range, drawn log-uniformly.
-        dose_prob: probability of extra dose noise; dose: (low, high) electrons per sample.
+        dose_prob: probability of extra dose noise.
+        dose: (low, high) electrons per sample of the extra dose noise, drawn log-uniformly.
         kinds: path kinds to draw from.
-        user_dir: optional folder of the user's images (TIFF/NumPy/PNG), mixed in at
-            ``user_fraction``.
+        user_dir: folder of your own images to mix in (TIFF/NumPy/PNG).
+        user_fraction: share of the crops cut from the images of ``user_dir``.
+        presets: how often each physics preset is drawn (relative weights).
     """
 
     crop: int = 128
     pool_size: int = 600
-    pool_shape: int = 256
+    pool_shape: int | None = None
     refresh: int = 2
     coverage: tuple[float, float] = (0.01, 0.1)
     dose_prob: float = 0.3
@@ -65,6 +71,38 @@ class DataConfig:
     user_dir: str | None = None
     user_fraction: float = 0.5
     presets: dict[str, float] = field(default_factory=lambda: dict(PRESET_WEIGHTS))
+
+    def resolved(self) -> DataConfig:
+        """A copy with the derived defaults filled in (``pool_shape``), checked."""
+        pool_shape = self.pool_shape if self.pool_shape is not None else max(256, self.crop + 64)
+        out = DataConfig(**{**self.__dict__, "pool_shape": pool_shape})
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        """Raise :class:`~scanpaths.errors.ConfigError` naming the first bad field."""
+        if isinstance(self.crop, bool) or not 32 <= self.crop <= 1024 or self.crop % 16:
+            raise ConfigError("crop", f"must be a multiple of 16 in [32, 1024], got {self.crop}")
+        if not 1 <= self.pool_size <= 1_000_000:
+            raise ConfigError("pool_size", f"must be in [1, 1000000], got {self.pool_size}")
+        if self.pool_shape is not None and self.pool_shape < self.crop:
+            raise ConfigError("pool_shape", f"({self.pool_shape} px) must be >= crop ({self.crop} px)")
+        if self.refresh < 0:
+            raise ConfigError("refresh", f"must be >= 0, got {self.refresh}")
+        lo, hi = self.coverage
+        if not 0 < lo <= hi <= 1:
+            raise ConfigError("coverage", f"must be (low, high) with 0 < low <= high <= 1, got {self.coverage}")
+        if not 0 <= self.dose_prob <= 1 or not 0 < self.dose[0] <= self.dose[1]:
+            raise ConfigError("dose", f"needs 0 <= dose_prob <= 1 and 0 < low <= high, got {self.dose}")
+        for k in self.kinds:
+            if k not in scanpaths.PATH_KINDS:
+                raise ConfigError("kinds", f"holds an unknown path kind {k!r}")
+        if not self.presets or any(p not in scanpaths.PRESETS or w < 0 for p, w in self.presets.items()):
+            raise ConfigError("presets", f"must map preset names to weights >= 0, got {self.presets}")
+        if self.user_dir is not None and not Path(self.user_dir).is_dir():
+            raise ConfigError("user_dir", f"{self.user_dir} is not a folder")
+        if not 0 <= self.user_fraction <= 1:
+            raise ConfigError("user_fraction", f"must be in [0, 1], got {self.user_fraction}")
 
 
 def _augment(rng: np.random.Generator, *imgs: np.ndarray) -> list[np.ndarray]:
@@ -90,11 +128,8 @@ def make_pair(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scan ``image`` along a fresh path; return (values, mask, target), all (H, W)."""
     shape = image.shape
-    extra = {}
-    if kind == "waypoints":
-        extra["waypoints"] = scanpaths.paths.random_polyline(shape, rng, coverage)
     try:
-        path = scanpaths.make_path(kind, shape, coverage=coverage, seed=rng, **extra)
+        path = scanpaths.sample_path(kind, shape, coverage, seed=rng)
     except InputError:  # this kind cannot reach this coverage on this crop
         path = scanpaths.make_path("spiral", shape, coverage=coverage)
     scan = scanpaths.simulate(image, path, preset=preset, dose=dose, seed=rng)
@@ -106,9 +141,12 @@ class PairSource:
     """Draws batches of training pairs (see the module docstring)."""
 
     def __init__(self, cfg: DataConfig, seed: int = 0, rank: int = 0, progress: bool = True) -> None:
+        if not 0 <= seed < len(COMPLETION_TRAIN) // SEEDS_PER_RUN or not 0 <= rank < SEEDS_PER_RUN // SEEDS_PER_RANK:
+            raise InputError(f"training seed must be in [0, 9] and rank in [0, 9], got seed {seed}, rank {rank}")
+        cfg = cfg.resolved()
         self.cfg = cfg
         self.rng = np.random.default_rng([seed, rank, 7])
-        self._next_seed = TRAIN_SEED_BASE + 1_000_000 * seed + 100_000 * rank
+        self._next_seed = COMPLETION_TRAIN.seed(SEEDS_PER_RUN * seed + SEEDS_PER_RANK * rank)
         self.pool: list[tuple[np.ndarray, np.ndarray]] = []
         self.pool_seeds: list[int] = []
         for _ in tqdm(range(cfg.pool_size), desc="specimen pool", unit="img", disable=not progress, leave=False):
@@ -116,7 +154,7 @@ class PairSource:
             self.pool.append(self._new_specimen())
         self.user: list[np.ndarray] = []
         if cfg.user_dir:
-            files = sorted(p for p in FsPath(cfg.user_dir).iterdir() if p.suffix.lower() in scanpaths.io.IMAGE_SUFFIXES)
+            files = sorted(p for p in Path(cfg.user_dir).iterdir() if p.suffix.lower() in scanpaths.io.IMAGE_SUFFIXES)
             if not files:
                 raise InputError(f"{cfg.user_dir}: no images ({' '.join(scanpaths.io.IMAGE_SUFFIXES)}) found")
             for f in files:
@@ -135,6 +173,7 @@ class PairSource:
             seed = self._next_seed
             self._next_seed += 1
         s = self.cfg.pool_shape
+        assert s is not None
         spec = scanpaths.specimens.generate((s, s), seed=seed)
         return spec.image, spec.clean
 

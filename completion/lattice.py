@@ -2,7 +2,7 @@
 
 Atomic-resolution images are, over most of their area, a lattice: a few Fourier peaks at
 continuous (off-grid) frequencies whose amplitudes change slowly across the field (grains,
-thickness, a particle's edge). A sparse FFT fill (:func:`completion.model.sparse_spectrum_fill`)
+thickness, a particle's edge). A sparse FFT fill (:func:`completion.fills.sparse_spectrum_fill`)
 finds the strongest of those peaks but must spread every off-grid peak over many grid
 coefficients, so it loses most of a lattice's contrast in the gaps. This fill:
 
@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from .fills import pull_push
 
 __all__ = ["find_peaks", "lattice_fill", "line_sampled"]
 
@@ -211,8 +213,6 @@ def _grid_sizes(h: int, w: int, n_samples: int) -> tuple[int, int, int]:
 
 
 def _pull_push_1(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    from .model import pull_push
-
     return pull_push(values[None, None], mask[None, None])[0][0, 0]
 
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from importlib import resources
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
 
 from .base import Completer, check_inputs
+from .device import pick_device, pick_precision
 from .model import Generator
 
 log = logging.getLogger(__name__)
@@ -28,13 +29,10 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_MODELS",
     "NeuralCompleter",
-    "PRECISIONS",
     "atomic_save",
     "export_generator",
     "load_checkpoint",
     "load_default",
-    "pick_device",
-    "pick_precision",
 ]
 
 CKPT_FORMAT = "partialstem-completion-training-v1"
@@ -44,60 +42,14 @@ GENERATOR_FORMAT = "partialstem-completion-generator-v1"
 DEFAULT_MODELS: dict[str, str] = {"mse": "generator_mse.pt", "gan": "generator_gan.pt"}
 
 
-def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """``None``/``"auto"``: CUDA when available, else the CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("device cuda asked for, but CUDA is not available")
-    return dev
-
-
-#: Inference precisions: ``auto`` is bfloat16 where the hardware computes it natively (a CPU
-#: with AVX512-BF16 or AMX, a CUDA GPU with bf16), float32 elsewhere.
-PRECISIONS = ("auto", "float32", "bfloat16")
-
-
-def pick_precision(precision: str, device: torch.device) -> torch.dtype:
-    """The compute dtype of the generator's convolutions for ``precision`` on ``device``."""
-    if precision not in PRECISIONS:
-        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-    if precision == "float32":
-        return torch.float32
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
-    if device.type == "cpu":
-        native = (
-            getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-            or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-        )
-        return torch.bfloat16 if native else torch.float32
-    return torch.float32
-
-
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
-    path = FsPath(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint is an ordinary file
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` to ``path`` atomically (:func:`scanpaths.common.atomic_write`)."""
+    with atomic_write(path) as fh:
+        torch.save(obj, fh)
 
 
 def _load(path: str | os.PathLike[str]) -> dict[str, Any]:
-    p = FsPath(path)
+    p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such checkpoint file")
     try:
@@ -116,7 +68,7 @@ def load_training_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A training checkpoint (``last.pt``) as a dict; see :mod:`completion.train`."""
     obj = _load(path)
     if obj["format"] != CKPT_FORMAT:
-        raise InputError(f"{path}: a generator export, not a training checkpoint; --resume needs last.pt")
+        raise InputError(f"{path}: a generator export, not a training checkpoint; resuming needs last.pt")
     return obj
 
 
@@ -148,7 +100,7 @@ class NeuralCompleter(Completer):
         name: the name benchmarks show.
         tile, overlap: tiling, px.
         meta: what the checkpoint says about its training.
-        precision: the convolutions' compute precision (:data:`PRECISIONS`). ``auto`` runs
+        precision: the convolutions' compute precision (:data:`completion.device.PRECISIONS`). ``auto`` runs
             them in bfloat16 where the hardware does that natively (about 2x faster on such
             a CPU; the completions move by ~1e-7 in MSE, see ``MODEL_CARD.md``); the
             classical fills the output is built on always stay float32.
@@ -257,7 +209,7 @@ def load_checkpoint(
     except (KeyError, TypeError, RuntimeError) as exc:
         raise InputError(f"{path}: checkpoint does not match the generator ({type(exc).__name__})") from None
     meta = json.loads(obj["meta"]) if "meta" in obj else {"stage": "training", "step": obj.get("step")}
-    return NeuralCompleter(gen, device=device, name=name or FsPath(path).stem, meta=meta, precision=precision)
+    return NeuralCompleter(gen, device=device, name=name or Path(path).stem, meta=meta, precision=precision)
 
 
 def load_default(

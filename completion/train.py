@@ -32,7 +32,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,12 +43,15 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 import scanpaths
-from scanpaths.errors import InputError
+from scanpaths.errors import ConfigError, InputError
+from scanpaths.seeds import VALIDATION
 
 from .baselines import HarmonicCompleter
 from .data import DataConfig, PairSource, make_pair
+from .device import PRECISIONS, pick_device, pick_precision, set_threads
 from .model import Generator, MultiScaleDiscriminator
-from .neural import CKPT_FORMAT, PRECISIONS, atomic_save, export_generator, load_training_state, pick_precision
+from .neural import CKPT_FORMAT, atomic_save, export_generator, load_training_state
+from .registry import get_completer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,30 @@ __all__ = ["TrainConfig", "train"]
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on (saved in every checkpoint)."""
+    """Everything a training run depends on (saved in every checkpoint).
+
+    Attributes:
+        out: run folder (checkpoints, metrics.csv, TensorBoard logs).
+        steps_mse: MSE pre-training steps.
+        steps_adv: adversarial fine-tuning steps.
+        batch: crops per step and process.
+        lr: generator learning rate of the MSE stage (cosine decay to 5 %).
+        lr_adv: learning rate of both networks in the adversarial stage.
+        adv_weight: weight of the adversarial loss.
+        width: generator width (channels at full resolution).
+        lattice: feed the generator the lattice-fit input (False: the first released
+            architecture).
+        seed: seed of the run (0-9: each owns its own training specimens).
+        device: auto (CUDA when available), cpu, cuda or cuda:N.
+        val_every: validate every N steps.
+        ckpt_every: checkpoint every N steps.
+        val_size: images in the held-out validation set.
+        threads: torch CPU threads (0: all cores).
+        init: start from these generator weights: gan-mse, gan-gan or a .pt file.
+        precision: convolution precision: auto is bfloat16 mixed precision where the hardware
+            does it natively (AVX512-BF16/AMX CPUs, bf16 GPUs), float32 elsewhere.
+        data: how training pairs are drawn (:class:`completion.data.DataConfig`).
+    """
 
     out: str = "runs/gan"
     steps_mse: int = 4000
@@ -95,47 +121,58 @@ class TrainConfig:
         data["kinds"] = tuple(data["kinds"])
         return cls(data=DataConfig(**data), **d)
 
+    def resolved(self) -> TrainConfig:
+        """A copy with every derived default filled in, checked (raises :class:`ConfigError`)."""
+        try:
+            data = self.data.resolved()
+        except ConfigError as exc:
+            raise exc.under("data") from None
+        out = dataclasses.replace(self, data=data)
+        out.validate()
+        return out
+
     def validate(self) -> None:
-        for name in ("steps_mse", "steps_adv"):
+        """Raise :class:`~scanpaths.errors.ConfigError` naming the first bad field."""
+        for name in ("steps_mse", "steps_adv", "threads"):
             if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
         if self.steps_mse + self.steps_adv < 1:
-            raise InputError("steps_mse + steps_adv must be >= 1")
+            raise ConfigError("steps_mse", "plus steps_adv must be >= 1")
         if not 1 <= self.batch <= 1024:
-            raise InputError(f"batch must be in [1, 1024], got {self.batch}")
-        if not 0 < self.lr <= 1 or not 0 < self.lr_adv <= 1:
-            raise InputError("lr and lr_adv must be in (0, 1]")
+            raise ConfigError("batch", f"must be in [1, 1024], got {self.batch}")
+        for name in ("lr", "lr_adv"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(name, f"must be in (0, 1], got {getattr(self, name):g}")
         if not 0 <= self.adv_weight <= 10:
-            raise InputError(f"adv_weight must be in [0, 10], got {self.adv_weight}")
+            raise ConfigError("adv_weight", f"must be in [0, 10], got {self.adv_weight}")
         if not 4 <= self.width <= 128:
-            raise InputError(f"width must be in [4, 128], got {self.width}")
-        if not 32 <= self.data.crop <= 1024 or self.data.crop % 16:
-            raise InputError(f"crop must be a multiple of 16 in [32, 1024], got {self.data.crop}")
-        if self.data.pool_shape < self.data.crop:
-            raise InputError(f"pool_shape ({self.data.pool_shape} px) must be >= crop ({self.data.crop} px)")
+            raise ConfigError("width", f"must be in [4, 128], got {self.width}")
+        if not 0 <= self.seed <= 9:
+            raise ConfigError("seed", f"must be in [0, 9] (each seed owns its own training specimens), got {self.seed}")
+        for name in ("val_every", "ckpt_every", "val_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        if self.val_size > len(VALIDATION):
+            raise ConfigError("val_size", f"must be at most {len(VALIDATION)}, got {self.val_size}")
         if self.precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-
-
-def _device(name: str, local_rank: int) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError("device cuda asked for, but CUDA is not available")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    return torch.device(name)
+            raise ConfigError("precision", f"must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        try:
+            pick_device(self.device)
+        except InputError as exc:
+            raise ConfigError("device", str(exc).removeprefix("device ")) from None
+        try:
+            self.data.validate()
+        except ConfigError as exc:
+            raise exc.under("data") from None
 
 
 def _validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """A fixed held-out set: 256 px specimens from seeds 900_000+, typical physics."""
+    """A fixed held-out set: 256 px specimens of the validation seed range, typical physics."""
     rng = np.random.default_rng(12345)
     kinds = list(scanpaths.PATH_KINDS)
     out = []
-    for i in range(cfg.val_size):
-        spec = scanpaths.specimens.generate((256, 256), seed=900_000 + i)
+    for i, seed in enumerate(VALIDATION.seeds(cfg.val_size)):
+        spec = scanpaths.specimens.generate((256, 256), seed=seed)
         cov = float(np.exp(rng.uniform(np.log(0.01), np.log(0.1))))
         out.append(make_pair(spec.image, spec.clean, rng, kinds[i % len(kinds)], cov, "typical", None))
     return out
@@ -159,17 +196,17 @@ class _Run:
 
     def __init__(self, cfg: TrainConfig, resume: bool, progress: bool) -> None:
         self.cfg = cfg
-        self.out = FsPath(cfg.out)
+        self.out = Path(cfg.out)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self.device = _device(cfg.device, local_rank)
+        self.device = pick_device(cfg.device, local_rank)
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group(backend="nccl" if self.device.type == "cuda" else "gloo")
         self.main = self.rank == 0
         self.progress = progress and self.main
         if cfg.threads:
-            torch.set_num_threads(cfg.threads)
+            set_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.dtype = pick_precision(cfg.precision, self.device)
         self.g = Generator(cfg.width, lattice=cfg.lattice).to(self.device)
@@ -236,10 +273,12 @@ class _Run:
     def _resume(self) -> None:
         path = self.out / "last.pt"
         if not path.is_file():
-            raise InputError(f"--resume: no checkpoint at {path}")
+            raise InputError(f"cannot resume: no checkpoint at {path}")
         state = load_training_state(path)
         if dict(state["generator_config"]) != dict(self.g.config):
-            raise InputError(f"--resume: checkpoint generator {state['generator_config']} differs from {self.g.config}")
+            raise InputError(
+                f"cannot resume: the checkpoint's generator {state['generator_config']} differs from {self.g.config}"
+            )
         self.g.load_state_dict(state["generator"])
         self.d.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -256,18 +295,16 @@ class _Run:
 
     def _init_from(self, name: str) -> None:
         """Start from the weights of a generator file or a shipped model (fresh optimiser)."""
-        from . import get_completer
-
         source = get_completer(name, device="cpu")
         gen = getattr(source, "generator", None)
         if gen is None:
-            raise InputError(f"--init needs a generator (gan-mse, gan-gan or a .pt file), got the baseline {name!r}")
+            raise InputError(f"init needs a generator (gan-mse, gan-gan or a .pt file), got the baseline {name!r}")
         state = gen.state_dict()
         if gen.config.get("width") != self.g.config["width"]:
-            raise InputError(f"--init: generator config {gen.config} differs from this run's {self.g.config}")
+            raise InputError(f"init: generator config {gen.config} differs from this run's {self.g.config}")
         if gen.config.get("lattice", False) != self.g.config["lattice"]:
             if not self.g.config["lattice"]:
-                raise InputError("--init: a generator with the lattice input cannot start a run without it")
+                raise InputError("init: a generator with the lattice input cannot start a run without it")
             # a first-release generator (five inputs): the lattice input starts with zero weights
             w = state["enc0.0.weight"]
             state["enc0.0.weight"] = torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)
@@ -390,13 +427,13 @@ class _Run:
             )
 
 
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> FsPath:
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
     """Run (or resume) a training run; returns the output folder.
 
     The run writes ``last.pt``, ``generator_mse.pt`` (after stage 1), ``generator_gan.pt``
     (after stage 2), ``metrics.csv``, ``config.json`` and, with tensorboard, ``tb/``.
     """
-    cfg.validate()
+    cfg = cfg.resolved()
     run = _Run(cfg, resume, progress)
     total = cfg.steps_mse + cfg.steps_adv
     bar = tqdm(total=total, initial=run.step, desc="train-gan", unit="step", disable=not run.progress)
@@ -428,7 +465,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> FsPa
     except KeyboardInterrupt:
         run.save()
         if run.main:
-            log.warning("interrupted at step %d: saved %s; continue with --resume", run.step, run.out / "last.pt")
+            log.warning("interrupted at step %d: saved %s; resume the run to continue", run.step, run.out / "last.pt")
         raise
     finally:
         bar.close()

@@ -1,23 +1,38 @@
-"""Adaptive scanning: a Gymnasium environment where an agent picks each next scan segment.
+"""Adaptive scanning: Gymnasium environments where an agent decides, while scanning, where the
+beam goes next.
 
 >>> import gymnasium as gym
->>> import rl                                   # registers the environment
+>>> import rl                                   # registers the environments and the strategy
 >>> env = gym.make("partialstem/AdaptiveScan-v0", size=96, preset="typical", coverage=1 / 23)
 >>> obs, info = env.reset(seed=0)
 
-See :mod:`rl.env` for the observation, action and reward, and :mod:`rl.train` for the SB3
-agent (``pstem train-rl``).
+Modules, from the bottom up: :mod:`~rl.config` (typed settings), :mod:`~rl.base` (what every
+environment shares), one module per action style (:mod:`~rl.segments`, :mod:`~rl.lines`),
+:mod:`~rl.wrappers` (residual steering, reference-relative return), :mod:`~rl.make`
+(:func:`make_env`), :mod:`~rl.expert` (a scripted serpentine), :mod:`~rl.equal_time` (fixed
+paths at equal scan time), :mod:`~rl.networks` and :mod:`~rl.search_policy` (policies),
+:mod:`~rl.policy_file`, :mod:`~rl.evaluation` (the one evaluation harness), :mod:`~rl.runs`
+(run folders), :mod:`~rl.train` and :mod:`~rl.search` (learners), :mod:`~rl.strategy` (a
+policy as a scan strategy of benchmark suites).
 """
 
 from __future__ import annotations
 
 import gymnasium as gym
 
-from .env import RL_TRAIN_SEED_BASE, AdaptiveScanEnv
+from . import strategy  # noqa: F401 - registers the ``learned`` scan strategy
+from .config import EnvConfig, RLConfig
+from .lines import LineScanEnv
+from .make import make_env
+from .segments import SegmentScanEnv
 
+#: One registered id per action style; extra keywords are :class:`EnvConfig` fields (wrappers
+#: for ``residual`` and ``reference`` included).
 ENV_ID = "partialstem/AdaptiveScan-v0"
+LINES_ENV_ID = "partialstem/LineScan-v0"
 
-if ENV_ID not in gym.registry:
-    gym.register(id=ENV_ID, entry_point="rl.env:AdaptiveScanEnv")
+for _id, _entry in ((ENV_ID, "rl.make:segments_env"), (LINES_ENV_ID, "rl.make:lines_env")):
+    if _id not in gym.registry:
+        gym.register(id=_id, entry_point=_entry)
 
-__all__ = ["ENV_ID", "RL_TRAIN_SEED_BASE", "AdaptiveScanEnv"]
+__all__ = ["ENV_ID", "LINES_ENV_ID", "EnvConfig", "LineScanEnv", "RLConfig", "SegmentScanEnv", "make_env"]

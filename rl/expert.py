@@ -2,8 +2,10 @@
 
 It gives a learned policy a good start (``pstem train-rl --warm-start serpentine``): the
 policy first imitates the expert (behaviour cloning, :func:`rl.train.warm_start`), then PPO
-improves on it with the completion error as the reward. The expert only needs the env's
-state (where the next chosen segment starts), so it can label any state the student visits.
+improves on it with the completion error as the reward; and it is what a zero action follows
+under residual steering (:class:`rl.wrappers.ResidualSerpentine`). The expert only needs the
+env's state (where the next chosen segment starts), so it can label any state the student
+visits.
 
 The expert's serpentine starts at the centre (where every episode starts), goes to the top
 left corner, then scans rows ``spacing`` px apart, the spacing solved so the path's length fills
@@ -15,11 +17,14 @@ from __future__ import annotations
 
 import math
 
+import gymnasium as gym
 import numpy as np
+from tqdm.auto import tqdm
 
 from scanpaths.errors import InputError
 
-from .env import AdaptiveScanEnv
+from .lines import LineScanEnv
+from .segments import SegmentScanEnv
 
 __all__ = ["ExpertPolicy", "SerpentineExpert", "expert_dataset", "serpentine_corners"]
 
@@ -56,14 +61,15 @@ def serpentine_corners(size: int, length_px: float, start: tuple[float, float]) 
 
 
 class SerpentineExpert:
-    """Steers an :class:`AdaptiveScanEnv` along a serpentine (see the module docstring).
+    """Steers a :class:`~rl.segments.SegmentScanEnv` along a serpentine (see the module docstring).
 
     The env must use ``steering="absolute"`` and ``variable_length=True``. Call :meth:`reset`
     after each ``env.reset``, then :meth:`act` before each ``env.step``.
     """
 
-    def __init__(self, env: AdaptiveScanEnv) -> None:
-        if env.steering != "absolute" or not env.variable_length:
+    def __init__(self, env: gym.Env) -> None:
+        env = env.unwrapped
+        if not isinstance(env, SegmentScanEnv) or env.steering != "absolute" or not env.variable_length:
             raise InputError("the serpentine expert needs steering='absolute' and variable_length=True")
         self.env = env
         c = (env.size - 1) / 2.0
@@ -97,7 +103,7 @@ class SerpentineExpert:
 
 
 def expert_dataset(
-    env: AdaptiveScanEnv, episodes: int, seed: int, gamma: float, noise: float = 0.1, progress: bool = False
+    env: gym.Env, episodes: int, seed: int, gamma: float, noise: float = 0.1, progress: bool = False
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, float]:
     """Observations, expert actions and returns from ``episodes`` of the serpentine expert.
 
@@ -109,8 +115,6 @@ def expert_dataset(
         ``obs`` (dict of stacked arrays, N rows), ``actions`` (N, 2) float32, ``returns``
         (N,) float32 (discounted reward-to-go) and the expert's mean episode return.
     """
-    from tqdm.auto import tqdm
-
     expert = SerpentineExpert(env)
     rng = np.random.default_rng(seed)
     obs_rows: dict[str, list[np.ndarray]] = {}
@@ -141,13 +145,23 @@ def expert_dataset(
     return stacked, np.stack(actions), np.asarray(returns, dtype=np.float32), float(np.mean(totals))
 
 
-class ExpertPolicy:
-    """The serpentine expert behind SB3's ``predict`` interface (for :func:`rl.policy.rollout`);
-    in line mode, the zero action (a serpentine of rows)."""
+def _follows_serpentine(env: gym.Env) -> bool:
+    """True when a wrapper of ``env`` makes a zero action follow the serpentine
+    (:class:`rl.wrappers.ResidualSerpentine` says so with ``follows_serpentine``)."""
+    while isinstance(env, gym.Wrapper):
+        if getattr(env, "follows_serpentine", False):
+            return True
+        env = env.env
+    return False
 
-    def __init__(self, env: AdaptiveScanEnv) -> None:
-        # in a residual env, and in line mode, the serpentine is built in: a zero action follows it
-        self.zero = np.zeros(2, dtype=np.float32) if env.residual != "none" or env.mode == "lines" else None
+
+class ExpertPolicy:
+    """The serpentine expert behind SB3's ``predict`` interface (for :func:`rl.evaluation.rollout`);
+    in line mode, and under residual steering, the zero action (which follows a serpentine)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        zero = _follows_serpentine(env) or isinstance(env.unwrapped, LineScanEnv)
+        self.zero = np.zeros(2, dtype=np.float32) if zero else None
         if self.zero is None:
             self.expert = SerpentineExpert(env)
 

@@ -11,8 +11,8 @@ This learner gets a much richer signal from the simulator instead:
    with zero actions (the serpentine of rows from there on), and the completion error at the
    end is recorded. Each candidate's label is how much its final error differs from the zero
    action's (``1e3 x MSE`` units).
-2. **A learned critic of candidates.** :class:`SearchNet` (the same CNN as the PPO policies,
-   :class:`rl.policy.ScanExtractor`, with one output per candidate) learns to predict those
+2. **A learned critic of candidates.** :class:`rl.search_policy.SearchNet` (the same CNN as the
+   PPO policies, :class:`rl.networks.ScanExtractor`, with one output per candidate) learns to predict those
    differences from the observation alone, the one an agent has on a real specimen: the scan so
    far, never the truth. The policy takes the candidate with the lowest prediction, which
    minimises the *expected* final error given what has been seen.
@@ -26,57 +26,49 @@ Labelling runs in worker processes (``workers``), one environment each.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
+import multiprocessing as mp
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 import scanpaths
+from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
+from scanpaths.seeds import EVALUATION, RL_TRAIN
 
-from .env import AdaptiveScanEnv
-from .policy import ScanExtractor
+from .config import EnvConfig, RLConfig
+from .equal_time import FIXED_KINDS
+from .evaluation import evaluate
+from .lines import LineScanEnv
+from .make import make_env
+from .policy_file import write_policy_file
+from .runs import RunFolder
+from .search_policy import FIRST, LATER, MIRROR_LATER, ZERO_FIRST, ZERO_LATER, SearchNet, SearchPolicy
+
+__all__ = ["candidate_mse", "fit", "label_episode", "label_many", "train_search"]
 
 log = logging.getLogger(__name__)
 
-#: Candidate first actions: the lines' angle (``a[0]``: -90, -45, 0, 45 degrees) and the first
-#: line's offset from the edge (``a[1]``: half a gap times 1/2, 1, 2).
-FIRST = np.array([[a, b] for a in (-1.0, -0.5, 0.0, 0.5) for b in (-1.0, 0.0, 1.0)], dtype=np.float32)
-#: Candidate later actions: turn (``a[0]`` x ``max_turn``) and gap (``2 ** a[1]`` x the
-#: serpentine's spacing).
-LATER = np.array([[a, b] for a in (-0.5, -0.2, 0.0, 0.2, 0.5) for b in (-1.0, -0.5, 0.0, 0.5, 1.0)], dtype=np.float32)
-ZERO_FIRST = int(np.flatnonzero((FIRST == 0).all(1))[0])
-ZERO_LATER = int(np.flatnonzero((LATER == 0).all(1))[0])
-#: Index of each later candidate's mirror image (the opposite turn, the same gap).
-MIRROR_LATER = np.array([int(np.flatnonzero((LATER == [-a, b]).all(1))[0]) for a, b in LATER])
 
-
-def fork(env: AdaptiveScanEnv) -> AdaptiveScanEnv:
-    """An independent copy of ``env`` mid-episode (shares the specimen, the completer and caches)."""
-    e = copy.copy(env)
-    for name in ("position", "start", "normal", "tail", "sums", "counts"):
-        setattr(e, name, getattr(env, name).copy())
-    e.commands = list(env.commands)
-    e.drives = list(env.drives)
-    return e
-
-
-def candidate_mse(env: AdaptiveScanEnv) -> np.ndarray:
+def candidate_mse(env: LineScanEnv) -> np.ndarray:
     """Final completion MSE of each candidate next action from ``env``'s state, the rest of the
     budget scanned with zero actions: (len(FIRST),) or (len(LATER),) float64."""
-    if env.completer is None or env.mode != "lines":
-        raise InputError("search labels need a line-mode environment with a completer")
+    if not isinstance(env, LineScanEnv) or env.completer is None:
+        raise InputError("search labels need a line-mode environment with a completer (no wrappers)")
     cands = FIRST if env.segments == 0 else LATER
     out = np.empty(len(cands))
     zero = np.zeros(2, dtype=np.float32)
     for k, a in enumerate(cands):
-        e = fork(env)
+        e = env.fork()
         _, _, done, _, info = e.step(a)
         while not done:
             _, _, done, _, info = e.step(zero)
@@ -84,76 +76,23 @@ def candidate_mse(env: AdaptiveScanEnv) -> np.ndarray:
     return out
 
 
-class SearchNet(nn.Module):
-    """Predicts, from one observation, each candidate's final error minus the zero action's.
-
-    Input: the line-mode observation dict (``image`` (N, 3, S, S) float in [0, 1], ``vector``
-    (N, 6)); output: ``(first, later)``, (N, len(FIRST)) and (N, len(LATER)) float32 in
-    ``1e3 x MSE`` units.
-    """
-
-    def __init__(self, observation_space: Any, features: int = 128) -> None:
-        super().__init__()
-        self.features = ScanExtractor(observation_space, features)
-        self.first = nn.Sequential(nn.Linear(features, 64), nn.ReLU(), nn.Linear(64, len(FIRST)))
-        self.later = nn.Sequential(nn.Linear(features, 64), nn.ReLU(), nn.Linear(64, len(LATER)))
-
-    def forward(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.features(obs)
-        return self.first(f), self.later(f)
-
-
-def _to_tensors(obs: dict[str, np.ndarray], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    img = torch.as_tensor(np.asarray(obs["image"]), device=device).float() / 255.0
-    vec = torch.as_tensor(np.asarray(obs["vector"]), device=device).float()
-    if img.ndim == 3:
-        img, vec = img[None], vec[None]
-    return {"image": img, "vector": vec}
-
-
-class SearchPolicy:
-    """A trained :class:`SearchNet` acting in line mode: the candidate with the lowest predicted
-    final error. ``predict`` follows SB3's signature, so rollouts and benchmarks treat it like
-    any SB3 policy."""
-
-    def __init__(self, net: SearchNet) -> None:
-        self.net = net.eval()
-
-    @torch.no_grad()
-    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """(2,) float32 action for one observation, or (N, 2) for a batch of N (a vectorised env's)."""
-        first, later = self.net(_to_tensors(obs))
-        starts = np.asarray(obs["vector"], dtype=np.float32).reshape(-1, 6)[:, 5] <= -1.0 + 1e-6
-        out = np.where(
-            starts[:, None], FIRST[first.argmin(1).cpu().numpy()], LATER[later.argmin(1).cpu().numpy()]
-        ).astype(np.float32)
-        return out if np.asarray(obs["image"]).ndim == 4 else out[0]
-
-    def predict(
-        self, obs: dict[str, np.ndarray], state: Any = None, episode_start: Any = None, deterministic: bool = True
-    ) -> tuple[np.ndarray, Any]:
-        """SB3's ``predict``: actions for one observation or a batch (always deterministic)."""
-        return self.act(obs), state
-
-    def set_training_mode(self, mode: bool) -> None:
-        self.net.train(mode)
-
-
 # ---------------------------------------------------------------------------- labelling
-_WORKER: dict[str, Any] = {}
+_WORKER: dict[EnvConfig, LineScanEnv] = {}
 
 
-def _worker_env(env_kwargs: dict[str, Any]) -> AdaptiveScanEnv:
-    key = repr(sorted(env_kwargs.items()))
-    if key not in _WORKER:
+def _worker_env(config: EnvConfig) -> LineScanEnv:
+    """One labelling environment per worker process and budget (the specimen comes with reset)."""
+    if config not in _WORKER:
         if len(_WORKER) >= 8:
             _WORKER.clear()
-        _WORKER[key] = AdaptiveScanEnv(**env_kwargs)
-    return _WORKER[key]
+        env = make_env(config)
+        assert isinstance(env, LineScanEnv)
+        _WORKER[config] = env
+    return _WORKER[config]
 
 
 def label_episode(
-    env_kwargs: dict[str, Any], seed: int, state_dict: dict[str, torch.Tensor] | None = None
+    config: EnvConfig, seed: int, state_dict: dict[str, torch.Tensor] | None = None
 ) -> list[tuple[np.ndarray, np.ndarray, bool, np.ndarray]]:
     """Scan training specimen ``seed`` once and label every state by search.
 
@@ -161,7 +100,7 @@ def label_episode(
     :class:`SearchPolicy` with those weights. Returns one ``(image uint8 (3, S, S), vector
     (6,), first, mse per candidate)`` per decision.
     """
-    env = _worker_env({**env_kwargs, "pool_size": 1, "reference": "none"})
+    env = _worker_env(replace(config, pool_size=1, reference="none"))
     spec = scanpaths.specimens.generate((env.size, env.size), seed=seed)
     policy = None
     if state_dict is not None:
@@ -182,15 +121,13 @@ def label_episode(
 
 
 def label_many(
-    jobs: list[tuple[dict[str, Any], int]],
+    jobs: list[tuple[EnvConfig, int]],
     state_dict: dict[str, torch.Tensor] | None,
     workers: int,
     progress: bool = True,
 ) -> list[tuple[np.ndarray, np.ndarray, bool, np.ndarray]]:
     """:func:`label_episode` for every ``(env_kwargs, seed)`` of ``jobs``, in ``workers``
     processes (in this one when ``workers`` is 1); all the labelled states, in job order."""
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=len(jobs), desc="search labels", unit="episode", disable=not progress, leave=False)
     out: list[tuple[np.ndarray, np.ndarray, bool, np.ndarray]] = []
     if workers <= 1:
@@ -198,8 +135,6 @@ def label_many(
             out += label_episode(kw, s, state_dict)
             bar.update()
     else:
-        import multiprocessing as mp
-
         ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=torch.set_num_threads, initargs=(1,)) as pool:
             futs = [pool.submit(label_episode, kw, s, state_dict) for kw, s in jobs]
@@ -243,8 +178,6 @@ def fit(
     the last epoch's mean loss. With ``augment``, each later-decision state is mirrored at random
     (left-right, up-down: the scan physics and the specimens have no handedness), which
     quadruples what a labelled state teaches."""
-    from tqdm.auto import tqdm
-
     rng = np.random.default_rng(seed)
     img = torch.as_tensor(np.stack([d[0] for d in data]), device=device).float() / 255.0
     vec = torch.as_tensor(np.stack([d[1] for d in data]), device=device).float()
@@ -292,15 +225,14 @@ def _save_states(path: os.PathLike[str] | str, data: list[tuple[np.ndarray, np.n
     mse = np.full((len(data), max(n_f, n_l)), np.nan)
     for i, d in enumerate(data):
         mse[i, : len(d[3])] = d[3]
-    tmp = str(path) + ".tmp.npz"
-    np.savez_compressed(
-        tmp,
-        image=np.stack([d[0] for d in data]),
-        vector=np.stack([d[1] for d in data]),
-        first=np.array([d[2] for d in data]),
-        mse=mse,
-    )
-    os.replace(tmp, path)
+    with atomic_write(path) as fh:
+        np.savez_compressed(
+            fh,
+            image=np.stack([d[0] for d in data]),
+            vector=np.stack([d[1] for d in data]),
+            first=np.array([d[2] for d in data]),
+            mse=mse,
+        )
 
 
 def _load_states(path: os.PathLike[str] | str) -> list[tuple[np.ndarray, np.ndarray, bool, np.ndarray]]:
@@ -312,32 +244,24 @@ def _load_states(path: os.PathLike[str] | str) -> list[tuple[np.ndarray, np.ndar
     ]
 
 
-def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, progress: bool = True) -> None:
-    """Rounds of search labelling and fitting (see the module docstring), into ``out``.
+def train_search(
+    cfg: RLConfig, folder: RunFolder, device: torch.device, resume: bool = False, progress: bool = True
+) -> None:
+    """Rounds of search labelling and fitting (see the module docstring), into ``folder``.
 
     Per round ``k`` it writes ``states_k.npz`` (the labelled states: observations and every
     candidate's final MSE), then refits :class:`SearchNet` on all rounds so far, evaluates it
     on ``cfg.n_eval`` held-out specimens against the fixed paths at ``cfg.env``'s budget
     (``eval.csv``; step = labelled states so far) and writes ``policy.pt`` and, when it is the
-    best so far, ``best_policy.pt``. ``resume`` reuses the rounds already labelled.
+    best so far, ``best_policy.pt``. ``resume`` reuses the rounds already labelled. ``cfg``
+    must be resolved (:meth:`RLConfig.resolved`).
     """
-    import json
-    import time
-    from pathlib import Path as FsPath
-
-    from .env import RL_TRAIN_SEED_BASE
-    from .fixed import FIXED_KINDS
-    from .policy import evaluate, write_policy_file
-    from .train import EVAL_SEED_BASE, _device, append_csv_row
-
-    device = _device(cfg.device)
-
-    out = FsPath(out)
-    env_kwargs = {**cfg.env, "pool_size": 1}
-    state: dict[str, Any] = json.loads((out / "state.json").read_text()) if resume else {}
+    out = folder.path
+    env_cfg = replace(cfg.env, pool_size=1)
+    state: dict[str, Any] = folder.read_json("state.json") if resume else {}
     t0 = time.perf_counter() - state.get("wall_s", 0.0)
-    eval_env = AdaptiveScanEnv(**{**env_kwargs, "completer": "none"})
-    seeds = [EVAL_SEED_BASE + i for i in range(cfg.n_eval)]
+    eval_env = make_env(replace(env_cfg, completer="none"))
+    seeds = EVALUATION.seeds(cfg.n_eval)
     # the fixed paths, and the zero action (line mode's serpentine of rows: what search deviates from)
     kinds = (*FIXED_KINDS, "expert")
     fixed = evaluate(None, eval_env, seeds, kinds=kinds, completers=(cfg.eval_completer,))[cfg.eval_completer]
@@ -357,9 +281,12 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
         if path.is_file():  # labelled before an interruption, not yet fitted
             new = _load_states(path)
         else:
-            first_seed = RL_TRAIN_SEED_BASE + cfg.seed * 100_000 + r * cfg.search_episodes
+            first = cfg.seed * 100_000 + r * cfg.search_episodes
             jobs = [
-                ({**env_kwargs, "coverage": cfg.search_coverages[i % len(cfg.search_coverages)]}, first_seed + i)
+                (
+                    replace(env_cfg, coverage=cfg.search_coverages[i % len(cfg.search_coverages)]),
+                    RL_TRAIN.seed(first + i),
+                )
                 for i in range(cfg.search_episodes)
             ]
             new = label_many(jobs, state_dict, workers, progress)
@@ -367,7 +294,9 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
         data += new
         net = SearchNet(eval_env.observation_space)
         torch.manual_seed(cfg.seed * 1000 + r)
-        loss = fit(net, data, cfg.search_epochs, lr=cfg.lr, seed=cfg.seed + r, device=device, progress=progress)
+        loss = fit(
+            net, data, cfg.search_epochs, lr=float(cfg.lr), seed=cfg.seed + r, device=str(device), progress=progress
+        )
         net.cpu()
         state_dict = {k: v.detach().clone() for k, v in net.state_dict().items()}
         learned = evaluate(SearchPolicy(net), eval_env, seeds, kinds=(), completers=(cfg.eval_completer,))
@@ -382,23 +311,14 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
             "learned_mse": mse,
             **fixed_mean,
         }
-        append_csv_row(out / "eval.csv", row)
-        log.info(
-            "round %d: %d labelled states, fit loss %.4f, learned MSE %.3e (ratio to best fixed %.3f)",
-            r,
-            len(data),
-            loss,
-            mse,
-            mse / best_fixed,
-        )
+        folder.append_eval(row)
         msg = (
-            f"round {r}: {len(data)} labelled states, learned MSE {mse:.3e}, "
+            f"round {r}: {len(data)} labelled states, fit loss {loss:.4f}, learned MSE {mse:.3e}, "
             + ", ".join(f"{k} {v:.3e}" for k, v in fixed_mean.items())
             + f" (ratio to best fixed {mse / best_fixed:.3f})"
         )
+        log.info(msg)
         if progress:
-            from tqdm.auto import tqdm
-
             tqdm.write(msg)
         extra = {
             "step": len(data),
@@ -413,4 +333,4 @@ def train_search(cfg: Any, out: os.PathLike[str] | str, resume: bool = False, pr
             write_policy_file(out / "best_policy.pt", "search", cfg.env, net.state_dict(), extra)
         state["wall_s"] = wall
         state["rounds_done"] = r + 1
-        (out / "state.json").write_text(json.dumps(state, indent=1))
+        folder.write_json("state.json", state)

@@ -18,80 +18,37 @@ Ctrl-C saves the checkpoint first. The same command uses CUDA when it is there.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path as FsPath
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+from tqdm.auto import tqdm
 
-from scanpaths.errors import InputError, check_choice
+from scanpaths.common import atomic_write
+from scanpaths.seeds import EVALUATION
 
-from .env import AdaptiveScanEnv
-from .fixed import FIXED_KINDS
-from .policy import ALGOS, algo_class, evaluate, policy_kwargs, save_policy
+from .config import RLConfig
+from .equal_time import FIXED_KINDS
+from .evaluation import evaluate
+from .expert import expert_dataset
+from .make import make_env
+from .networks import POLICY_CLASSES, algo_class, policy_kwargs
+from .policy_file import save_policy
+from .runs import RunFolder, run_device
+from .search import train_search
+
+__all__ = ["RLConfig", "train", "warm_start"]
 
 log = logging.getLogger(__name__)
-
-#: Seeds of the held-out specimens evaluated during training (benchmarks use 0, 1, ...).
-EVAL_SEED_BASE = 900_000
-
-
-@dataclass
-class RLConfig:
-    """Settings of a training run (all recorded in ``out/config.json``)."""
-
-    out: str = "runs/rl"
-    algo: str = "ppo"
-    total_steps: int = 100_000
-    n_envs: int = 8
-    subproc: bool = False
-    seed: int = 0
-    lr: float = 3e-4
-    n_steps: int = 128
-    batch_size: int = 256
-    n_epochs: int = 4
-    gamma: float = 0.995
-    ent_coef: float = 0.0
-    eval_every: int = 10_000
-    n_eval: int = 16
-    eval_completer: str = "harmonic"
-    device: str = "auto"
-    threads: int = 0
-    warm_start: str = "none"
-    bc_episodes: int = 300
-    bc_epochs: int = 30
-    bc_log_std: float = -2.0
-    search_rounds: int = 3
-    search_episodes: int = 300
-    search_coverages: tuple[float, ...] = (1 / 20, 1 / 30, 1 / 40)
-    search_epochs: int = 40
-    workers: int = 0
-    env: dict[str, Any] = field(
-        default_factory=lambda: {
-            "size": 96,
-            "preset": "typical",
-            "coverage": 1 / 23,
-            "segment_len": 20,
-            "completer": "harmonic",
-            "reward_mode": "final",
-            "reference": "spiral",
-            "obs_size": 48,
-            "variable_length": False,
-            "steering": "relative",
-            "pool_size": 2000,
-        }
-    )
-
-
-#: Scripted experts a run can start from (``warm_start``).
-WARM_STARTS: tuple[str, ...] = ("none", "serpentine")
 
 
 def warm_start(model: Any, cfg: RLConfig, progress: bool = True) -> dict[str, float]:
@@ -105,11 +62,7 @@ def warm_start(model: Any, cfg: RLConfig, progress: bool = True) -> dict[str, fl
 
     Returns the cloning statistics (also written to ``state.json``).
     """
-    import torch.nn.functional as F
-
-    from .expert import expert_dataset
-
-    env = AdaptiveScanEnv(**cfg.env)
+    env = make_env(cfg.env)
     obs, actions, returns, expert_return = expert_dataset(
         env, cfg.bc_episodes, seed=cfg.seed * 1_000_003 + 7, gamma=cfg.gamma, progress=progress
     )
@@ -120,8 +73,6 @@ def warm_start(model: Any, cfg: RLConfig, progress: bool = True) -> dict[str, fl
     n = len(actions)
     act_t = torch.as_tensor(actions, device=policy.device)
     ret_t = torch.as_tensor(returns, device=policy.device)
-    from tqdm.auto import tqdm
-
     act_loss = val_loss = math.nan
     for _ in tqdm(range(cfg.bc_epochs), desc="clone", unit="epoch", disable=not progress, leave=False):
         order = rng.permutation(n)
@@ -155,36 +106,21 @@ def warm_start(model: Any, cfg: RLConfig, progress: bool = True) -> dict[str, fl
     return stats
 
 
-def _device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {name}: CUDA is not available on this machine")
-    check_choice(name.split(":")[0], "--device", ("cpu", "cuda"))
-    return name
-
-
 def _make_vec_env(cfg: RLConfig) -> Any:
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
-
-    env_kwargs = dict(cfg.env)
     return make_vec_env(
-        AdaptiveScanEnv,
+        make_env,
         n_envs=cfg.n_envs,
         seed=cfg.seed,
-        env_kwargs=env_kwargs,
+        env_kwargs={"config": cfg.env},
         vec_env_cls=SubprocVecEnv if cfg.subproc else DummyVecEnv,
         vec_env_kwargs={"start_method": "forkserver"} if cfg.subproc else None,
     )
 
 
-def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool) -> Any:
-    from stable_baselines3.common.callbacks import BaseCallback
-    from tqdm.auto import tqdm
-
-    eval_env = AdaptiveScanEnv(**{**cfg.env, "pool_size": 1, "completer": "none"})
-    seeds = [EVAL_SEED_BASE + i for i in range(cfg.n_eval)]
+def _callback(cfg: RLConfig, folder: RunFolder, state: dict[str, Any], progress: bool) -> Any:
+    out = folder.path
+    eval_env = make_env(replace(cfg.env, pool_size=1, completer="none"))
+    seeds = EVALUATION.seeds(cfg.n_eval)
 
     class Monitor(BaseCallback):
         """Progress bar, periodic evaluation and checkpoints."""
@@ -233,13 +169,16 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
             self.logger.record("eval/learned_mse", mse)
             self.logger.record("eval/ratio_to_best_fixed", mse / best_fixed)
             row = {"step": self.num_timesteps, "wall_s": round(wall, 1), "learned_mse": mse, **fixed}
-            append_csv_row(out / "eval.csv", row)
+            folder.append_eval(row)
             state["last_eval_step"] = self.num_timesteps
-            (self.bar.write if self.bar is not None else print)(
+            msg = (
                 f"step {self.num_timesteps}: learned MSE {mse:.3e}, "
                 + ", ".join(f"{k} {v:.3e}" for k, v in fixed.items())
                 + f" (ratio to best fixed {mse / best_fixed:.3f})"
             )
+            if self.bar is not None and progress:
+                self.bar.write(msg)
+            log.info(msg)
             if mse < state.get("best_mse", math.inf):
                 state["best_mse"] = mse
                 state["best_step"] = self.num_timesteps
@@ -253,11 +192,10 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
             state["wall_s"] = time.perf_counter() - self.t0
             state["next_eval"] = self.next_eval
             state["num_timesteps"] = self.num_timesteps
-            tmp = out / "last.tmp.zip"
-            self.model.save(tmp)
-            os.replace(tmp, out / "last.zip")
+            with atomic_write(out / "last.zip") as fh:
+                self.model.save(fh)
             save_policy(self.model, out / "policy.pt", cfg.algo, cfg.env, self.extra())
-            (out / "state.json").write_text(json.dumps(state, indent=1))
+            folder.write_json("state.json", state)
 
         def _on_training_end(self) -> None:
             self.bar.close()
@@ -265,98 +203,42 @@ def _callback(cfg: RLConfig, out: FsPath, state: dict[str, Any], progress: bool)
     return Monitor()
 
 
-def _device_and_out(cfg: RLConfig) -> tuple[str, FsPath]:
-    """The run's device (torch threads set for it) and its checked output folder."""
-    device = _device(cfg.device)
-    if cfg.threads > 0 or device == "cpu":
-        torch.set_num_threads(cfg.threads if cfg.threads > 0 else (os.cpu_count() or 1))
-    out = FsPath(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file")
-    return device, out
+def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train (or, with ``resume``, continue) an agent; return the run folder.
 
-
-def append_csv_row(path: FsPath, row: dict[str, Any]) -> None:
-    """Append ``row`` to the CSV file ``path``, with a header when the file is new."""
-    new = not path.exists()
-    with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
-
-
-def _train_search(cfg: RLConfig, resume: bool, progress: bool) -> FsPath:
-    """``--algo search``: checks, then :func:`rl.search.train_search`."""
-    from .search import train_search
-
-    if cfg.env.get("mode") != "lines":
-        raise InputError("--algo search works in line mode: add --mode lines")
-    if cfg.env.get("completer", "harmonic") == "none":
-        raise InputError("--algo search needs a completer to label states (e.g. --completer harmonic)")
-    if cfg.search_rounds < 1 or cfg.search_episodes < 1 or cfg.search_epochs < 1 or cfg.n_eval < 1:
-        raise InputError("--rounds, --episodes, --fit-epochs and --n-eval must be at least 1")
-    if not cfg.search_coverages or not all(0.0 < c <= 1.0 for c in cfg.search_coverages):
-        raise InputError("--label-coverages must be fractions in (0, 1]")
-    if cfg.workers < 0:
-        raise InputError(f"--workers must be 0 (all cores) or more, got {cfg.workers}")
-    _, out = _device_and_out(cfg)
-    for cov in {cfg.env.get("coverage", 1 / 23), *cfg.search_coverages}:  # every budget is valid
-        AdaptiveScanEnv(**{**cfg.env, "coverage": cov, "pool_size": 1})
-    if resume and not (out / "state.json").is_file():
-        raise InputError(f"--resume: {out}/state.json does not exist")
-    if not resume and (out / "state.json").exists():
-        raise InputError(f"{out} already holds a run; use --resume to continue it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
-        (out / "state.json").write_text("{}")
-    train_search(cfg, out, resume=resume, progress=progress)
-    return out
-
-
-def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
-    """Train (or, with ``resume``, continue) an agent; return the run folder."""
-    check_choice(cfg.algo, "--algo", ALGOS)
-    check_choice(cfg.warm_start, "--warm-start", WARM_STARTS)
-    if cfg.warm_start != "none":
-        if cfg.algo != "ppo":
-            raise InputError("--warm-start works with --algo ppo")
-        if cfg.env.get("steering") != "absolute" or not cfg.env.get("variable_length"):
-            raise InputError("--warm-start serpentine needs --steering absolute and --variable-length")
-        if cfg.bc_episodes < 1 or cfg.bc_epochs < 1:
-            raise InputError("--bc-episodes and the cloning epochs must be at least 1")
+    ``cfg`` is resolved and checked first (:meth:`RLConfig.resolved`); nothing is written
+    before every check has passed.
+    """
+    cfg = cfg.resolved()
     if cfg.algo == "search":
-        return _train_search(cfg, resume, progress)
-    if cfg.total_steps < 1 or cfg.n_envs < 1 or cfg.eval_every < 1 or cfg.n_eval < 1:
-        raise InputError("--steps, --envs, --eval-every and --n-eval must be at least 1")
-    if cfg.n_steps < 1 or cfg.batch_size < 1 or cfg.n_epochs < 1:
-        raise InputError("--n-steps, --batch and --epochs must be at least 1")
-    if not 0.0 < cfg.gamma <= 1.0:
-        raise InputError(f"--gamma must be in (0, 1], got {cfg.gamma:g}")
-    device, out = _device_and_out(cfg)
+        folder = RunFolder(cfg.out, resume, "state.json")
+        device = run_device(cfg.device, cfg.threads)
+        folder.create()
+        if not resume:
+            folder.write_json("config.json", cfg.to_dict())
+            folder.write_json("state.json", {})
+        train_search(cfg, folder, device, resume=resume, progress=progress)
+        return folder.path
+    folder = RunFolder(cfg.out, resume, "last.zip")
+    device = run_device(cfg.device, cfg.threads)
     cls = algo_class(cfg.algo)
-    AdaptiveScanEnv(**{**cfg.env, "pool_size": 1})  # validates the env settings before anything is written
-    if resume and not (out / "last.zip").is_file():
-        raise InputError(f"--resume: {out}/last.zip does not exist")
-    if not resume and (out / "last.zip").exists():
-        raise InputError(f"{out} already holds a run; use --resume to continue it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    folder.create()
+    out = folder.path
     venv = _make_vec_env(cfg)
     tb = None
     try:
-        import tensorboard  # noqa: F401
+        import tensorboard  # noqa: F401 - optional: logs only where it is installed
 
         tb = str(out / "tb")
     except ImportError:
         log.info("TensorBoard is not installed; no TensorBoard logs")
     state: dict[str, Any] = {}
     if resume:
-        state = json.loads((out / "state.json").read_text())
+        state = folder.read_json("state.json")
         model = cls.load(out / "last.zip", env=venv, device=device)
         model.tensorboard_log = tb
     else:
-        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        folder.write_json("config.json", cfg.to_dict())
         kw: dict[str, Any] = {"learning_rate": cfg.lr, "gamma": cfg.gamma}
         if cfg.algo in ("ppo", "recurrent-ppo"):
             kw |= {
@@ -368,7 +250,7 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
         else:
             kw |= {"buffer_size": 50_000, "batch_size": cfg.batch_size, "learning_starts": 1000}
         model = cls(
-            ALGOS[cfg.algo],
+            POLICY_CLASSES[cfg.algo],
             venv,
             policy_kwargs=policy_kwargs(cfg.algo),
             seed=cfg.seed,
@@ -377,12 +259,10 @@ def train(cfg: RLConfig, resume: bool = False, progress: bool = True) -> FsPath:
             verbose=0,
             **kw,
         )
-    monitor = _callback(cfg, out, state, progress)
+    monitor = _callback(cfg, folder, state, progress)
     if not resume and cfg.warm_start != "none":
         state["warm_start"] = warm_start(model, cfg, progress)
-    if not resume and (
-        cfg.warm_start != "none" or cfg.env.get("residual", "none") != "none" or cfg.env.get("mode") == "lines"
-    ):
+    if not resume and (cfg.warm_start != "none" or cfg.env.residual != "none" or cfg.env.mode == "lines"):
         state["eval_at_start"] = True  # step 0 of eval.csv: where PPO starts (the clone, the expert, a serpentine)
     remaining = cfg.total_steps - model.num_timesteps
     try:

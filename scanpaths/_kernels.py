@@ -18,15 +18,16 @@ from numba import njit
 
 # --------------------------------------------------------------------------- coil response
 @njit(cache=True, nogil=True)
-def coil_response(
+def coil_advance(
     command: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     substeps: int,
     max_step: float,
     max_vel: float,
+    state: np.ndarray,
 ) -> np.ndarray:
-    """Integrate the scan-coil response to a commanded path, both axes independently.
+    """Integrate the scan-coil response to a chunk of commands, both axes independently.
 
     The coil is a second-order system driven by the command ``u`` held constant over each
     tick (zero-order hold); ``a`` (2, 2) and ``b`` (2,) are its exact discrete state update
@@ -39,16 +40,17 @@ def coil_response(
         substeps: substeps per tick (>= 1).
         max_step: largest position change per substep in px (``inf``: no slew limit).
         max_vel: ``max_step`` divided by the substep duration, px/s.
+        state: (2, 2) float64 coil state before the chunk, ``state[axis] = (x px, v px/s)``;
+            updated in place to the state after it, so the next chunk continues from there.
 
     Returns:
-        (M, 2) float64 beam position at the end of each tick; the beam starts at rest at
-        ``command[0]``.
+        (M, 2) float64 beam position at the end of each tick.
     """
     m = command.shape[0]
     out = np.empty((m, 2))
     for axis in range(2):
-        x = command[0, axis]
-        v = 0.0
+        x = state[axis, 0]
+        v = state[axis, 1]
         for i in range(m):
             u = command[i, axis]
             for _ in range(substeps):
@@ -64,10 +66,13 @@ def coil_response(
                 x = xn
                 v = vn
             out[i, axis] = x
+        state[axis, 0] = x
+        state[axis, 1] = v
     return out
 
 
-def coil_response_py(
+@njit(cache=True, nogil=True)
+def coil_response(
     command: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
@@ -75,15 +80,34 @@ def coil_response_py(
     max_step: float,
     max_vel: float,
 ) -> np.ndarray:
-    """Plain-Python twin of :func:`coil_response` (same arithmetic, no Numba)."""
+    """:func:`coil_advance` of a whole path, the beam starting at rest at ``command[0]``.
+
+    Returns (M, 2) float64 beam position at the end of each tick.
+    """
+    state = np.zeros((2, 2))
+    state[0, 0] = command[0, 0]
+    state[1, 0] = command[0, 1]
+    return coil_advance(command, a, b, substeps, max_step, max_vel, state)
+
+
+def coil_advance_py(
+    command: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    substeps: int,
+    max_step: float,
+    max_vel: float,
+    state: np.ndarray,
+) -> np.ndarray:
+    """Plain-Python twin of :func:`coil_advance` (same arithmetic, no Numba)."""
     m = command.shape[0]
     out = np.empty((m, 2))
     a00, a01, a10, a11 = float(a[0, 0]), float(a[0, 1]), float(a[1, 0]), float(a[1, 1])
     b0, b1 = float(b[0]), float(b[1])
     for axis in range(2):
         col = command[:, axis].tolist()
-        x = col[0]
-        v = 0.0
+        x = float(state[axis, 0])
+        v = float(state[axis, 1])
         res = [0.0] * m
         for i in range(m):
             u = col[i]
@@ -101,7 +125,23 @@ def coil_response_py(
                 v = vn
             res[i] = x
         out[:, axis] = res
+        state[axis, 0] = x
+        state[axis, 1] = v
     return out
+
+
+def coil_response_py(
+    command: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    substeps: int,
+    max_step: float,
+    max_vel: float,
+) -> np.ndarray:
+    """Plain-Python twin of :func:`coil_response`."""
+    state = np.zeros((2, 2))
+    state[:, 0] = command[0]
+    return coil_advance_py(command, a, b, substeps, max_step, max_vel, state)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -156,21 +196,15 @@ def bilinear_sample_py(image: np.ndarray, pos: np.ndarray, use: np.ndarray) -> n
 
 # --------------------------------------------------------------------------- rasterising
 @njit(cache=True, nogil=True)
-def rasterize(
-    pos: np.ndarray, values: np.ndarray, use: np.ndarray, height: int, width: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Accumulate samples into pixels.
+def rasterize_into(pos: np.ndarray, values: np.ndarray, use: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> None:
+    """Add samples to per-pixel sums (H, W) float64 and counts (H, W) int32, in place.
 
     Args:
         pos: (M, 2) float64 (x, y) px where each sample is registered.
         values: (M,) float64 sample values.
         use: (M,) bool; False entries (blanked) are skipped, as are positions off the image.
-
-    Returns:
-        ``sums`` (H, W) float64, sum of the values per pixel, and ``counts`` (H, W) int32.
     """
-    sums = np.zeros((height, width))
-    counts = np.zeros((height, width), dtype=np.int32)
+    height, width = counts.shape
     for i in range(pos.shape[0]):
         if not use[i]:
             continue
@@ -179,6 +213,20 @@ def rasterize(
         if 0 <= r < height and 0 <= c < width:
             sums[r, c] += values[i]
             counts[r, c] += 1
+
+
+@njit(cache=True, nogil=True)
+def rasterize(
+    pos: np.ndarray, values: np.ndarray, use: np.ndarray, height: int, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Accumulate samples into pixels (:func:`rasterize_into` on fresh arrays).
+
+    Returns:
+        ``sums`` (H, W) float64, sum of the values per pixel, and ``counts`` (H, W) int32.
+    """
+    sums = np.zeros((height, width))
+    counts = np.zeros((height, width), dtype=np.int32)
+    rasterize_into(pos, values, use, sums, counts)
     return sums, counts
 
 

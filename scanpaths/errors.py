@@ -73,3 +73,21 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     if value not in options:
         raise InputError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return str(value)
+
+
+class ConfigError(InputError):
+    """A bad value of one field of a configuration dataclass.
+
+    ``field`` is the field's name (dotted for nested configs, e.g. ``env.size``) and ``detail``
+    the rest of the message, so a command line can print the flag instead of the field:
+    ``str(error)`` is ``f"{field} {detail}"``.
+    """
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field} {detail}")
+        self.field = field
+        self.detail = detail
+
+    def under(self, prefix: str) -> ConfigError:
+        """The same error for this config nested as field ``prefix`` of an outer one."""
+        return ConfigError(f"{prefix}.{self.field}", self.detail)

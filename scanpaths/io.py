@@ -9,10 +9,12 @@ chosen with ``frame``.
 from __future__ import annotations
 
 import os
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tifffile
+from PIL import Image
 
 from .errors import InputError
 
@@ -55,8 +57,8 @@ def _to_2d(arr: np.ndarray, frame: int, name: str) -> np.ndarray:
     return arr
 
 
-def _read_microscope(path: FsPath) -> np.ndarray:
-    try:
+def _read_microscope(path: Path) -> np.ndarray:
+    try:  # the optional formats extra, imported only for its file types
         from rsciio import IO_PLUGINS  # noqa: F401
     except ImportError:
         raise InputError(
@@ -85,7 +87,7 @@ def load_image(path: str | os.PathLike[str], *, frame: int = 0, key: str | None 
         InputError: unreadable, missing or unsupported file, or an image that is not 2-D,
             holds NaN/inf, or is constant.
     """
-    p = FsPath(path)
+    p = Path(path)
     return normalise(_to_2d(_read(p, key), frame, p.name), p.name)
 
 
@@ -94,14 +96,14 @@ def read_array(path: str | os.PathLike[str], *, frame: int = 0, key: str | None 
 
     8-bit PNG/JPEG are divided by 255; other files keep their numbers and dtype.
     """
-    p = FsPath(path)
+    p = Path(path)
     arr = _read(p, key)
     if p.suffix.lower() in _PICTURE and np.asarray(arr).dtype == np.uint8:
         arr = np.asarray(arr, dtype=np.float32) / 255.0
     return _to_2d(arr, frame, p.name)
 
 
-def _read(p: FsPath, key: str | None) -> Any:
+def _read(p: Path, key: str | None) -> Any:
     """The raw array of a file, with one-line errors for missing, foreign or corrupt files."""
     suffix = p.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
@@ -110,8 +112,6 @@ def _read(p: FsPath, key: str | None) -> Any:
         raise InputError(f"{p}: no such file")
     try:
         if suffix in _TIFF:
-            import tifffile
-
             arr: Any = tifffile.imread(p)
         elif suffix == ".npy":
             arr = np.load(p, allow_pickle=False)
@@ -124,8 +124,6 @@ def _read(p: FsPath, key: str | None) -> Any:
                     raise InputError(f"{p}: holds arrays {names}; pass key= to choose one")
                 arr = z[key]
         elif suffix in _PICTURE:
-            from PIL import Image
-
             with Image.open(p) as im:
                 keep = im.mode in ("L", "RGB", "RGBA", "I", "I;16", "F")
                 arr = np.asarray(im if keep else im.convert("F"))
@@ -140,11 +138,9 @@ def _read(p: FsPath, key: str | None) -> Any:
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
     """Save a (H, W) image as float32 TIFF (.tif/.tiff) or .npy, chosen by the suffix."""
-    p = FsPath(path)
+    p = Path(path)
     arr = np.asarray(image, dtype=np.float32)
     if p.suffix.lower() in _TIFF:
-        import tifffile
-
         tifffile.imwrite(p, arr)
     elif p.suffix.lower() == ".npy":
         np.save(p, arr)

@@ -1,6 +1,6 @@
 """Commanded scan paths: where the scan generator tells the beam to go, tick by tick.
 
-A :class:`Path` is a list of beam positions in pixel units at the scan clock (one position
+A :class:`ScanPath` is a list of beam positions in pixel units at the scan clock (one position
 per dwell), with a ``blanked`` flag for samples where the beam is off and the indices of
 ``jumps``, where the command steps discontinuously (raster flyback, random-point moves); the
 physics in :mod:`scanpaths.physics` spends flyback and settling time at every jump.
@@ -13,6 +13,10 @@ until the coverage of the final mask is within 5 % (relative) of the target.
 Coverage is measured on the mask of the commanded path: the pixels of all non-blanked samples,
 which is also the mask :func:`scanpaths.simulate` records (samples are registered where the scan
 generator commanded them, as a real microscope does).
+
+Path kinds live in the registry :data:`PATH_KINDS` (name -> :class:`PathKind`); a new kind is
+one :func:`register_path_kind` call, and every command-line choice, suite check and help text
+that lists path kinds reads it.
 """
 
 from __future__ import annotations
@@ -26,20 +30,19 @@ import numpy as np
 
 from . import _kernels as K
 from .errors import InputError, check_number, check_shape
+from .registry import Registry
 
-__all__ = ["PATH_KINDS", "Path", "make_path", "path_coverage", "random_polyline"]
-
-#: Names accepted by :func:`make_path`.
-PATH_KINDS: tuple[str, ...] = (
-    "raster",
-    "serpentine",
-    "grid",
-    "spiral",
-    "lissajous",
-    "random",
-    "random-walk",
-    "waypoints",
-)
+__all__ = [
+    "PATH_KINDS",
+    "PathKind",
+    "PathRequest",
+    "ScanPath",
+    "make_path",
+    "path_coverage",
+    "random_polyline",
+    "register_path_kind",
+    "sample_path",
+]
 
 _COVERAGE_TOL = 0.05  # relative, the promise
 _SOLVE_TOL = 0.01  # relative, what the solver aims for
@@ -47,11 +50,11 @@ _MAX_STEP = 24.0  # px: the sparsest sampling along a path the solver may use
 
 
 @dataclass(frozen=True, eq=False)
-class Path:
+class ScanPath:
     """A commanded scan path.
 
     Attributes:
-        kind: the path kind (one of :data:`PATH_KINDS`).
+        kind: the path kind (a name of :data:`PATH_KINDS`, or what made it: ``learned``, ``stream``).
         shape: image size ``(H, W)`` in pixels the path was made for.
         positions: (N, 2) float64 commanded beam positions ``(x, y)`` in px, one per scan-clock
             tick; pixel ``(r, c)`` is centred at ``x = c, y = r``.
@@ -111,12 +114,12 @@ class Path:
 
     def __repr__(self) -> str:
         return (
-            f"Path(kind={self.kind!r}, shape={self.shape}, n_samples={self.n_samples}, "
+            f"ScanPath(kind={self.kind!r}, shape={self.shape}, n_samples={self.n_samples}, "
             f"jumps={self.jumps.size}, coverage={self.coverage:.4f})"
         )
 
 
-def path_coverage(path: Path) -> float:
+def path_coverage(path: ScanPath) -> float:
     """Fraction of ``path.shape`` pixels hit by the non-blanked samples of ``path``."""
     h, w = path.shape
     cum = K.cumulative_coverage(path.positions, ~path.blanked, h, w)
@@ -124,9 +127,9 @@ def path_coverage(path: Path) -> float:
 
 
 # --------------------------------------------------------------------------- builders
-def _smooth_path(kind: str, shape: tuple[int, int], pos: np.ndarray, params: dict[str, Any]) -> Path:
+def _smooth_path(kind: str, shape: tuple[int, int], pos: np.ndarray, params: dict[str, Any]) -> ScanPath:
     """A path the beam follows continuously: never blanked, no jumps."""
-    return Path(kind, shape, pos, np.zeros(len(pos), bool), np.zeros(0, np.int64), params)
+    return ScanPath(kind, shape, pos, np.zeros(len(pos), bool), np.zeros(0, np.int64), params)
 
 
 def _samples_on_segment(p0: np.ndarray, p1: np.ndarray, step: float, include_end: bool) -> np.ndarray:
@@ -159,12 +162,12 @@ def _concat(segments: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(segments, axis=0), starts
 
 
-def _build_raster(shape: tuple[int, int], spacing: float, step: float) -> Path:
+def _build_raster(shape: tuple[int, int], spacing: float, step: float) -> ScanPath:
     h, w = shape
     xs = _line_positions(w, step)
     rows = [np.column_stack([xs, np.full_like(xs, y)]) for y in _row_positions(h, spacing)]
     pos, starts = _concat(rows)
-    return Path(
+    return ScanPath(
         "raster",
         shape,
         pos,
@@ -174,7 +177,7 @@ def _build_raster(shape: tuple[int, int], spacing: float, step: float) -> Path:
     )
 
 
-def _build_serpentine(shape: tuple[int, int], spacing: float, step: float) -> Path:
+def _build_serpentine(shape: tuple[int, int], spacing: float, step: float) -> ScanPath:
     h, w = shape
     xs = _line_positions(w, step)
     ys = _row_positions(h, spacing)
@@ -192,14 +195,14 @@ def _build_serpentine(shape: tuple[int, int], spacing: float, step: float) -> Pa
     return _smooth_path("serpentine", shape, pos, {"spacing": spacing, "step": step})
 
 
-def _build_grid(shape: tuple[int, int], spacing: float, step: float) -> Path:
+def _build_grid(shape: tuple[int, int], spacing: float, step: float) -> ScanPath:
     h, w = shape
     xs = _line_positions(w, step)
     ys = _line_positions(h, step)
     segs = [np.column_stack([xs, np.full_like(xs, y)]) for y in _row_positions(h, spacing)]
     segs += [np.column_stack([np.full_like(ys, x), ys]) for x in _row_positions(w, spacing)]
     pos, starts = _concat(segs)
-    return Path("grid", shape, pos, np.zeros(len(pos), bool), starts[1:], {"spacing": spacing, "step": step})
+    return ScanPath("grid", shape, pos, np.zeros(len(pos), bool), starts[1:], {"spacing": spacing, "step": step})
 
 
 def _spiral_theta(s: np.ndarray, b: float) -> np.ndarray:
@@ -212,7 +215,7 @@ def _spiral_theta(s: np.ndarray, b: float) -> np.ndarray:
     return theta
 
 
-def _build_spiral(shape: tuple[int, int], spacing: float, step: float) -> Path:
+def _build_spiral(shape: tuple[int, int], spacing: float, step: float) -> ScanPath:
     """Archimedean spiral from the centre out to the corners at constant linear velocity.
 
     ``spacing`` is the distance between turns (px); samples outside the image are blanked.
@@ -228,10 +231,10 @@ def _build_spiral(shape: tuple[int, int], spacing: float, step: float) -> Path:
     cx, cy = (w - 1) / 2, (h - 1) / 2
     pos = np.column_stack([cx + r * np.cos(theta), cy + r * np.sin(theta)])
     blanked = (pos[:, 0] < -0.5) | (pos[:, 0] >= w - 0.5) | (pos[:, 1] < -0.5) | (pos[:, 1] >= h - 0.5)
-    return Path("spiral", shape, pos, blanked, np.zeros(0, np.int64), {"spacing": spacing, "step": step})
+    return ScanPath("spiral", shape, pos, blanked, np.zeros(0, np.int64), {"spacing": spacing, "step": step})
 
 
-def _build_lissajous(shape: tuple[int, int], lobes: int, step: float) -> Path:
+def _build_lissajous(shape: tuple[int, int], lobes: int, step: float) -> ScanPath:
     """Closed Lissajous figure x ~ sin(2 pi n t + phi), y ~ sin(2 pi (n+1) t), uniform in time.
 
     The phase ``phi = pi / (4 n + 2)`` keeps the figure from folding back onto itself (at
@@ -257,14 +260,14 @@ def _build_lissajous(shape: tuple[int, int], lobes: int, step: float) -> Path:
     return _smooth_path("lissajous", shape, pos, {"lobes": n, "step": step})
 
 
-def _build_random(shape: tuple[int, int], n_points: int, rng: np.random.Generator) -> Path:
+def _build_random(shape: tuple[int, int], n_points: int, rng: np.random.Generator) -> ScanPath:
     """Distinct random pixels, visited row by row in serpentine order; every move is a jump."""
     h, w = shape
     flat = rng.choice(h * w, size=n_points, replace=False)
     r, c = np.divmod(flat, w)
     order = np.lexsort((np.where(r % 2 == 0, c, -c), r))
     pos = np.column_stack([c[order], r[order]]).astype(np.float64)
-    return Path(
+    return ScanPath(
         "random",
         shape,
         pos,
@@ -275,7 +278,7 @@ def _build_random(shape: tuple[int, int], n_points: int, rng: np.random.Generato
     )
 
 
-def _truncate_to_coverage(path: Path, target_pixels: int | None) -> Path:
+def _truncate_to_coverage(path: ScanPath, target_pixels: int | None) -> ScanPath:
     """Keep the shortest prefix of ``path`` that hits ``target_pixels`` distinct pixels."""
     if target_pixels is None:
         return path
@@ -288,7 +291,7 @@ def _truncate_to_coverage(path: Path, target_pixels: int | None) -> Path:
         )
     n = int(np.searchsorted(cum, target_pixels)) + 1
     jumps = path.jumps[path.jumps < n]
-    return Path(
+    return ScanPath(
         path.kind,
         path.shape,
         path.positions[:n],
@@ -305,7 +308,7 @@ def _build_random_walk(
     step: float,
     turn_sigma: float,
     rng: np.random.Generator,
-) -> Path:
+) -> ScanPath:
     """Persistent random walk from the centre, reflecting at the border, until it has hit
     ``target_pixels`` distinct pixels."""
     h, w = shape
@@ -329,7 +332,7 @@ def _build_random_walk(
     return _truncate_to_coverage(path, target_pixels)
 
 
-def _build_waypoints(shape: tuple[int, int], waypoints: Any, step: float) -> Path:
+def _build_waypoints(shape: tuple[int, int], waypoints: Any, step: float) -> ScanPath:
     """A polyline through ``waypoints`` (K, 2) (x, y) px, sampled every ``step`` px."""
     h, w = shape
     pts = np.asarray(waypoints, dtype=np.float64)
@@ -349,7 +352,7 @@ def _build_waypoints(shape: tuple[int, int], waypoints: Any, step: float) -> Pat
     return _smooth_path("waypoints", shape, pos, {"step": step, "n_waypoints": len(pts)})
 
 
-_SPACING_BUILDERS: dict[str, Callable[[tuple[int, int], float, float], Path]] = {
+_SPACING_BUILDERS: dict[str, Callable[[tuple[int, int], float, float], ScanPath]] = {
     "raster": _build_raster,
     "serpentine": _build_serpentine,
     "grid": _build_grid,
@@ -359,12 +362,12 @@ _SPACING_BUILDERS: dict[str, Callable[[tuple[int, int], float, float], Path]] = 
 
 # --------------------------------------------------------------------------- coverage solver
 def _solve_spacing(
-    build: Callable[[float, float], Path],
+    build: Callable[[float, float], ScanPath],
     shape: tuple[int, int],
     target: float,
     integer: bool,
     guess: float | None = None,
-) -> Path:
+) -> ScanPath:
     """Solve a path's density parameter, then the along-path step, for a target coverage.
 
     ``build(param, step)`` must give a coverage that falls as ``param`` rises (a spacing) for
@@ -433,7 +436,7 @@ def _solve_spacing(
     return _checked(result, target)
 
 
-def _checked(path: Path, target: float) -> Path:
+def _checked(path: ScanPath, target: float) -> ScanPath:
     c = path_coverage(path)
     if abs(c - target) > _COVERAGE_TOL * target:
         h, w = path.shape
@@ -442,6 +445,153 @@ def _checked(path: Path, target: float) -> Path:
             f"{_COVERAGE_TOL:.0%} (best {c:.4g}); choose another coverage or path kind"
         )
     return path
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class PathRequest:
+    """A checked request for a path, handed to a kind's builder.
+
+    ``coverage`` is None when the caller gave an explicit density instead (``spacing`` or one
+    of the kind's ``density`` parameters); ``target_pixels`` is ``round(coverage * H * W)``.
+    """
+
+    kind: str
+    shape: tuple[int, int]
+    coverage: float | None
+    spacing: float | None
+    step: float
+    rng: np.random.Generator
+    params: dict[str, Any]
+
+    @property
+    def target_pixels(self) -> int | None:
+        h, w = self.shape
+        return None if self.coverage is None else max(1, int(round(self.coverage * h * w)))
+
+
+@dataclass(frozen=True)
+class PathKind:
+    """A registered path kind.
+
+    Attributes:
+        name: the kind's name.
+        help: one line for ``--help`` texts and tables.
+        build: ``build(request) -> ScanPath``.
+        density: the kind's own density parameters (``spacing`` counts for kinds that take it),
+            given instead of a coverage.
+        params: every keyword parameter the kind takes besides ``coverage``, ``seed``,
+            ``spacing`` and ``step``.
+        default_coverage: the coverage used when neither a coverage nor a density is given
+            (None: the kind has a natural extent, e.g. a given polyline).
+        sample: ``sample(shape, seed, coverage) -> params`` that a path of this kind needs and
+            that a benchmark can draw (a waypoints path's random polyline); None when the kind
+            needs nothing beyond its coverage.
+    """
+
+    name: str
+    help: str
+    build: Callable[[PathRequest], ScanPath]
+    density: frozenset[str] = frozenset()
+    params: frozenset[str] = frozenset()
+    default_coverage: float | None = 0.1
+    sample: Callable[[tuple[int, int], Any, float], dict[str, Any]] | None = None
+
+
+#: The path kinds :func:`make_path` knows, by name.
+PATH_KINDS: Registry[PathKind] = Registry("path kind")
+
+
+def register_path_kind(kind: PathKind, *, replace: bool = False) -> PathKind:
+    """Add a path kind to :data:`PATH_KINDS` (and so to the CLI, suites and scan strategies)."""
+    return PATH_KINDS.register(kind.name, kind, help=kind.help, replace=replace)
+
+
+def _spacing_kind(name: str, build: Callable[[tuple[int, int], float, float], ScanPath], help: str) -> PathKind:
+    def make(req: PathRequest) -> ScanPath:
+        if req.spacing is not None:
+            return build(req.shape, req.spacing, req.step)
+        if req.coverage is None:
+            raise InputError(f"{name} takes coverage or spacing")
+        guess = (2.0 if name == "grid" else 1.0) / req.coverage  # a line of 1 px width every `spacing` px
+        return _solve_spacing(lambda p, s: build(req.shape, p, s), req.shape, req.coverage, integer=False, guess=guess)
+
+    return PathKind(name, help, make, density=frozenset({"spacing"}))
+
+
+def _make_lissajous(req: PathRequest) -> ScanPath:
+    if "lobes" in req.params:
+        lobes = check_number(req.params["lobes"], "lobes", 1, 1e5)
+        return _build_lissajous(req.shape, int(lobes), req.step)
+    if req.coverage is None:
+        raise InputError("lissajous takes coverage or lobes")
+    return _solve_spacing(lambda p, s: _build_lissajous(req.shape, int(p), s), req.shape, req.coverage, integer=True)
+
+
+def _make_random(req: PathRequest) -> ScanPath:
+    h, w = req.shape
+    if "n_points" in req.params:
+        n = int(check_number(req.params["n_points"], "n_points", 1, h * w))
+    else:
+        n = req.target_pixels  # type: ignore[assignment]
+    return _build_random(req.shape, n, req.rng)
+
+
+def _make_random_walk(req: PathRequest) -> ScanPath:
+    h, w = req.shape
+    sigma = check_number(req.params.get("turn_sigma", 0.25), "turn_sigma", 0.0, 2 * math.pi)
+    if "n_steps" in req.params:
+        n = int(check_number(req.params["n_steps"], "n_steps", 1, 1e9))
+        start = np.array([(w - 1) / 2, (h - 1) / 2])
+        pos = K.random_walk(start, float(req.rng.uniform(0, 2 * np.pi)), req.rng.normal(0, sigma, n), req.step, h, w)
+        return _smooth_path("random-walk", req.shape, pos, {"step": req.step, "turn_sigma": sigma})
+    path = _build_random_walk(req.shape, req.target_pixels, 1.0, sigma, req.rng)  # type: ignore[arg-type]
+    return _checked(path, req.coverage) if req.coverage is not None else path
+
+
+def _make_waypoints(req: PathRequest) -> ScanPath:
+    if "waypoints" not in req.params:
+        raise InputError("waypoints path needs waypoints=(K, 2) array of (x, y) px")
+    path = _build_waypoints(req.shape, req.params["waypoints"], req.step)
+    path = _truncate_to_coverage(path, req.target_pixels)
+    return _checked(path, req.coverage) if req.coverage is not None else path
+
+
+def _sample_waypoints(shape: tuple[int, int], seed: Any, coverage: float) -> dict[str, Any]:
+    return {"waypoints": random_polyline(shape, seed, coverage)}
+
+
+for _kind in (
+    _spacing_kind("raster", _build_raster, "rows left to right, a flyback jump before each"),
+    _spacing_kind("serpentine", _build_serpentine, "rows alternately left-right and right-left, no flyback"),
+    _spacing_kind("grid", _build_grid, "rows then columns (flyback before each line)"),
+    _spacing_kind("spiral", _build_spiral, "Archimedean spiral from the centre at constant speed"),
+    PathKind(
+        "lissajous", "closed Lissajous figure of sine-driven coils", _make_lissajous, density=frozenset({"lobes"})
+    ),
+    PathKind(
+        "random",
+        "distinct random pixels, each a jump that waits for the coils to settle",
+        _make_random,
+        density=frozenset({"n_points"}),
+    ),
+    PathKind(
+        "random-walk",
+        "persistent random walk reflecting off the edges",
+        _make_random_walk,
+        density=frozenset({"n_steps"}),
+        params=frozenset({"turn_sigma"}),
+    ),
+    PathKind(
+        "waypoints",
+        "a polyline through given (x, y) points (benchmarks draw a random one)",
+        _make_waypoints,
+        params=frozenset({"waypoints"}),
+        default_coverage=None,
+        sample=_sample_waypoints,
+    ),
+):
+    register_path_kind(_kind)
 
 
 # --------------------------------------------------------------------------- public API
@@ -454,11 +604,11 @@ def make_path(
     spacing: float | None = None,
     step: float = 1.0,
     **params: Any,
-) -> Path:
+) -> ScanPath:
     """Make a commanded scan path.
 
     Args:
-        kind: one of :data:`PATH_KINDS`.
+        kind: a name of :data:`PATH_KINDS`.
         shape: image size ``(H, W)`` in px, each in [2, 16384].
         coverage: target fraction of pixels hit, in (0, 1]; the path's density is solved so the
             mask's coverage is within 5 % (relative) of it. Give either ``coverage`` or the
@@ -475,71 +625,46 @@ def make_path(
             array of (x, y) px).
 
     Returns:
-        The :class:`Path`.
+        The :class:`ScanPath`.
 
     Raises:
         InputError: for an unknown kind or a parameter out of range.
     """
-    if kind not in PATH_KINDS:
-        raise InputError(f"path kind must be one of {', '.join(PATH_KINDS)}; got {kind!r}")
+    entry = PATH_KINDS[kind]
     shape = check_shape(shape)
-    h, w = shape
     step = check_number(step, "step", 0.0, 1e6, low_open=True)
     if coverage is not None:
         coverage = check_number(coverage, "coverage", 0.0, 1.0, low_open=True)
     if spacing is not None:
+        if "spacing" not in entry.density:
+            raise InputError(f"a {kind} path takes no spacing")
         spacing = check_number(spacing, "spacing", 0.0, 1e6, low_open=True)
-    known = {"lobes", "n_points", "n_steps", "turn_sigma", "waypoints"}
+    known = entry.density | entry.params
     unknown = set(params) - known
     if unknown:
-        raise InputError(f"unknown path parameter(s) {sorted(unknown)}; known: {sorted(known)}")
-    explicit = spacing is not None or any(k in params for k in ("lobes", "n_points", "n_steps"))
+        names = ", ".join(sorted(known - {"spacing"})) or "none"
+        raise InputError(f"unknown path parameter(s) {sorted(unknown)} for a {kind} path; it takes: {names}")
+    explicit = spacing is not None or any(k in params for k in entry.density)
     if coverage is not None and explicit:
-        raise InputError("give either coverage or an explicit density (spacing, lobes, n_points, n_steps), not both")
-    if coverage is None and not explicit and kind != "waypoints":
-        coverage = 0.1
+        raise InputError(f"give either coverage or an explicit density ({', '.join(sorted(entry.density))}), not both")
+    if coverage is None and not explicit:
+        coverage = entry.default_coverage
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    target_pixels = None if coverage is None else max(1, int(round(coverage * h * w)))
+    return entry.build(PathRequest(kind, shape, coverage, spacing, step, rng, params))
 
-    if kind in _SPACING_BUILDERS:
-        builder = _SPACING_BUILDERS[kind]
-        if spacing is not None:
-            return builder(shape, spacing, step)
-        if coverage is None:
-            raise InputError(f"{kind} takes coverage or spacing")
-        assert coverage is not None
-        guess = (2.0 if kind == "grid" else 1.0) / coverage  # a line of 1 px width every `spacing` px
-        return _solve_spacing(lambda p, s: builder(shape, p, s), shape, coverage, integer=False, guess=guess)
-    if kind == "lissajous":
-        if "lobes" in params:
-            lobes = check_number(params["lobes"], "lobes", 1, 1e5)
-            return _build_lissajous(shape, int(lobes), step)
-        if coverage is None:
-            raise InputError("lissajous takes coverage or lobes")
-        return _solve_spacing(lambda p, s: _build_lissajous(shape, int(p), s), shape, coverage, integer=True)
-    if kind == "random":
-        if "n_points" in params:
-            n = int(check_number(params["n_points"], "n_points", 1, h * w))
-        else:
-            assert target_pixels is not None
-            n = target_pixels
-        return _build_random(shape, n, rng)
-    if kind == "random-walk":
-        sigma = check_number(params.get("turn_sigma", 0.25), "turn_sigma", 0.0, 2 * math.pi)
-        if "n_steps" in params:
-            n = int(check_number(params["n_steps"], "n_steps", 1, 1e9))
-            start = np.array([(w - 1) / 2, (h - 1) / 2])
-            pos = K.random_walk(start, float(rng.uniform(0, 2 * np.pi)), rng.normal(0, sigma, n), step, h, w)
-            return _smooth_path("random-walk", shape, pos, {"step": step, "turn_sigma": sigma})
-        assert target_pixels is not None
-        path = _build_random_walk(shape, target_pixels, 1.0, sigma, rng)
-        return _checked(path, coverage) if coverage is not None else path
-    # waypoints
-    if "waypoints" not in params:
-        raise InputError("waypoints path needs waypoints=(K, 2) array of (x, y) px")
-    path = _build_waypoints(shape, params["waypoints"], step)
-    path = _truncate_to_coverage(path, target_pixels)
-    return _checked(path, coverage) if coverage is not None else path
+
+def sample_path(
+    kind: str, shape: tuple[int, int], coverage: float, seed: int | np.random.Generator | None = 0
+) -> ScanPath:
+    """A path of ``kind`` at ``coverage`` with whatever else the kind needs drawn from ``seed``
+    (a waypoints path gets a random polyline): what benchmarks and training scan.
+
+    With an int seed, the extra parameters and the path each start from that seed; with a
+    generator, both draw from it in turn.
+    """
+    entry = PATH_KINDS[kind]
+    extra = entry.sample(shape, seed, coverage) if entry.sample is not None else {}
+    return make_path(kind, shape, coverage=coverage, seed=seed, **extra)
 
 
 def random_polyline(

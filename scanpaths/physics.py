@@ -1,5 +1,8 @@
-"""Scan-coil physics and the detector: from a commanded :class:`~scanpaths.paths.Path` to a
-:class:`PartialScan`.
+"""The microscope's scan system as numbers: presets and the coil model.
+
+A :class:`Preset` describes a scan system (dwell, coil dynamics, slew limit, settling, jitter,
+drift); :data:`PRESETS` is the registry of the named ones. The streaming simulation that applies
+them to commanded paths is :class:`scanpaths.scanner.Scanner`.
 
 What happens to a commanded path, in order:
 
@@ -35,18 +38,16 @@ The presets' numbers are documented in :data:`PRESETS`. Units: seconds, pixels, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from scipy.linalg import expm
 
-from . import _kernels as K
-from .errors import InputError, check_choice, check_image, check_number
-from .paths import Path
+from .errors import InputError
+from .registry import Registry
 
-__all__ = ["PRESETS", "PartialScan", "Preset", "coil_matrices", "get_preset", "simulate"]
+__all__ = ["E_PER_PA_US", "PRESETS", "Preset", "coil_matrices", "coil_params", "get_preset"]
 
 #: Electrons per picoampere-microsecond: dose per sample = current_pA * dwell_us * E_PER_PA_US.
 E_PER_PA_US = 6.241509
@@ -130,111 +131,67 @@ _MAINS = ((50.0, 0.010), (150.0, 0.004), (250.0, 0.002))
 #:   512 px raster at 1 us dwell (about 25 us per line of 512 us).
 #: - Jitter: a few mains-related lines (50 Hz and harmonics) of ~0.01 nm; drift: a slow linear
 #:   term (~1 nm/min on a good stage) plus a random walk.
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset(
-            "ideal",
-            "no physics: the beam is exactly where it was commanded; no jitter, drift, flyback",
-        ),
-        Preset(
-            "typical",
-            "a current aberration-corrected STEM at 1 us dwell: tau ~19 us, 20 us/FOV slew, "
-            "5 us settle, 0.01 nm mains jitter, 1 nm/min drift",
-            dwell_s=1e-6,
-            natural_freq_hz=12e3,
-            damping=0.7,
-            slew_fov_per_s=5e4,
-            settle_s=5e-6,
-            pixel_size_nm=0.02,
-            jitter_lines=_MAINS,
-            jitter_white_nm=0.003,
-            drift_nm_per_s=1.0 / 60,
-            drift_walk_nm=0.01,
-        ),
-        Preset(
-            "fast-coils",
-            "a fast-scan system (low-inductance coils, tau ~2 us) at 0.5 us dwell",
-            dwell_s=0.5e-6,
-            natural_freq_hz=100e3,
-            damping=0.8,
-            slew_fov_per_s=2.5e5,
-            settle_s=1e-6,
-            pixel_size_nm=0.02,
-            jitter_lines=_MAINS,
-            jitter_white_nm=0.003,
-            drift_nm_per_s=1.0 / 60,
-            drift_walk_nm=0.01,
-        ),
-        Preset(
-            "slow-coils",
-            "an older scan system (tau ~64 us, underdamped) at 4 us dwell, more jitter and drift",
-            dwell_s=4e-6,
-            natural_freq_hz=5e3,
-            damping=0.5,
-            slew_fov_per_s=1e4,
-            settle_s=20e-6,
-            pixel_size_nm=0.02,
-            jitter_lines=((50.0, 0.02), (150.0, 0.008), (250.0, 0.004), (1200.0, 0.004)),
-            jitter_white_nm=0.005,
-            drift_nm_per_s=0.1,
-            drift_walk_nm=0.03,
-        ),
-    )
-}
+PRESETS: Registry[Preset] = Registry("preset")
+for _p in (
+    Preset(
+        "ideal",
+        "no physics: the beam is exactly where it was commanded; no jitter, drift, flyback",
+    ),
+    Preset(
+        "typical",
+        "a current aberration-corrected STEM at 1 us dwell: tau ~19 us, 20 us/FOV slew, "
+        "5 us settle, 0.01 nm mains jitter, 1 nm/min drift",
+        dwell_s=1e-6,
+        natural_freq_hz=12e3,
+        damping=0.7,
+        slew_fov_per_s=5e4,
+        settle_s=5e-6,
+        pixel_size_nm=0.02,
+        jitter_lines=_MAINS,
+        jitter_white_nm=0.003,
+        drift_nm_per_s=1.0 / 60,
+        drift_walk_nm=0.01,
+    ),
+    Preset(
+        "fast-coils",
+        "a fast-scan system (low-inductance coils, tau ~2 us) at 0.5 us dwell",
+        dwell_s=0.5e-6,
+        natural_freq_hz=100e3,
+        damping=0.8,
+        slew_fov_per_s=2.5e5,
+        settle_s=1e-6,
+        pixel_size_nm=0.02,
+        jitter_lines=_MAINS,
+        jitter_white_nm=0.003,
+        drift_nm_per_s=1.0 / 60,
+        drift_walk_nm=0.01,
+    ),
+    Preset(
+        "slow-coils",
+        "an older scan system (tau ~64 us, underdamped) at 4 us dwell, more jitter and drift",
+        dwell_s=4e-6,
+        natural_freq_hz=5e3,
+        damping=0.5,
+        slew_fov_per_s=1e4,
+        settle_s=20e-6,
+        pixel_size_nm=0.02,
+        jitter_lines=((50.0, 0.02), (150.0, 0.008), (250.0, 0.004), (1200.0, 0.004)),
+        jitter_white_nm=0.005,
+        drift_nm_per_s=0.1,
+        drift_walk_nm=0.03,
+    ),
+):
+    PRESETS.register(_p.name, _p, help=_p.description)
 
 
 def get_preset(preset: str | Preset) -> Preset:
-    """Look a preset up by name (or pass a :class:`Preset` through)."""
+    """Look a preset up by name in :data:`PRESETS`, or pass a :class:`Preset` object through.
+
+    Every function of partialstem that takes a preset takes either.
+    """
     if isinstance(preset, Preset):
         return preset
-    return PRESETS[check_choice(preset, "preset", PRESETS)]
-
-
-@dataclass(frozen=True, eq=False)
-class PartialScan:
-    """What the detector recorded along a path.
-
-    Attributes:
-        values: (H, W) float32 mean of the samples filed under each pixel, 0 where unseen.
-            Values are detector intensities (the image's scale); with dose noise they are
-            counts / dose and may exceed the image's range.
-        mask: (H, W) bool, True where at least one sample was filed.
-        counts: (H, W) int32 samples per pixel.
-        trajectory: (M, 2) float64 where the beam really was, (x, y) px in the specimen image's
-            frame (coil response, jitter and drift included), one row per scan-clock tick.
-        commanded: (M, 2) float64 the command at each tick (the path with flyback/settling
-            ticks inserted); equal to ``path.positions`` when no ticks were inserted.
-        blanked: (M,) bool, True where the beam was blanked (path blanking plus flyback).
-        time_s: total scan time, s (M ticks of ``dwell_s``).
-        dwell_s: time per tick, s.
-        dose_e: electrons spent on the specimen (unblanked ticks x dose), or None if no dose
-            was modelled.
-        preset: the :class:`Preset` used.
-        path: the commanded :class:`Path`.
-    """
-
-    values: np.ndarray
-    mask: np.ndarray
-    counts: np.ndarray
-    trajectory: np.ndarray
-    commanded: np.ndarray
-    blanked: np.ndarray
-    time_s: float
-    dwell_s: float
-    dose_e: float | None
-    preset: Preset
-    path: Path
-
-    @property
-    def coverage(self) -> float:
-        """Fraction of pixels with at least one sample."""
-        return float(self.mask.mean())
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Image size (H, W) px."""
-        return self.mask.shape  # type: ignore[return-value]
+    return PRESETS[preset]
 
 
 def coil_matrices(natural_freq_hz: float, damping: float, h_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -252,65 +209,6 @@ def coil_matrices(natural_freq_hz: float, damping: float, h_s: float) -> tuple[n
     return np.ascontiguousarray(e[:2, :2]), np.ascontiguousarray(e[:2, 2])
 
 
-def _insert_settle_ticks(path: Path, preset: Preset, dwell_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Insert the flyback/settle ticks before each jump of ``path``.
-
-    Returns the command (M, 2) float64 px, the blanked flags (M,) bool, and the tick index at
-    which each jump's command step happens (K,) int64 (the first inserted tick, or the jump's
-    own tick when none was inserted).
-    """
-    n = path.n_samples
-    j = path.jumps
-    if j.size == 0 or preset.is_ideal:
-        return path.positions.copy(), path.blanked.copy(), j.copy()
-    fov = max(path.shape)
-    dist = np.hypot(*(path.positions[j] - path.positions[j - 1]).T)
-    travel = dist / (preset.slew_fov_per_s * fov) if math.isfinite(preset.slew_fov_per_s) else 0.0
-    wait = preset.settle_s + travel
-    if path.settle_px > 0 and math.isfinite(preset.natural_freq_hz):
-        # wait until the transient, dist * exp(-t / tau), has decayed below settle_px
-        wait = wait + preset.tau_s * np.log(np.maximum(dist / path.settle_px, 1.0))
-    holds = np.ceil(wait / dwell_s - 1e-9).astype(np.int64)
-    reps = np.ones(n, dtype=np.int64)
-    reps[j] += holds
-    command = np.repeat(path.positions, reps, axis=0)
-    blanked = np.repeat(path.blanked, reps)
-    # the inserted ticks are the first ``holds`` copies of each jump target
-    starts = (np.cumsum(reps) - reps)[j]
-    offsets = np.arange(holds.sum()) - np.repeat(np.cumsum(holds) - holds, holds)
-    blanked[np.repeat(starts, holds) + offsets] = True
-    return command, blanked, starts
-
-
-def feed_forward(command: np.ndarray, segment_starts: np.ndarray, ahead_ticks: float) -> np.ndarray:
-    """The coil drive: the command ``ahead_ticks`` early, never reaching past the next jump."""
-    m = len(command)
-    ticks = np.arange(m, dtype=np.float64)
-    bounds = np.concatenate([segment_starts, [m]]).astype(np.int64)
-    seg_end = np.repeat(bounds - 1, np.diff(np.concatenate([[0], bounds])))
-    ahead = np.minimum(ticks + ahead_ticks, seg_end)
-    return np.column_stack([np.interp(ahead, ticks, command[:, k]) for k in range(2)])
-
-
-def jitter_and_drift(m: int, dwell_s: float, preset: Preset, rng: np.random.Generator) -> np.ndarray:
-    """(M, 2) px offset of the beam relative to the specimen from jitter minus drift."""
-    px = 1.0 / preset.pixel_size_nm
-    t = np.arange(m) * dwell_s
-    off = np.zeros((m, 2))
-    for freq, amp in preset.jitter_lines:
-        phase = rng.uniform(0, 2 * np.pi, size=2)
-        off += (amp * px) * np.sin(2 * np.pi * freq * t[:, None] + phase[None, :])
-    if preset.jitter_white_nm > 0:
-        off += rng.normal(0.0, preset.jitter_white_nm * px, size=(m, 2))
-    if preset.drift_nm_per_s > 0:
-        ang = rng.uniform(0, 2 * np.pi)
-        off -= (preset.drift_nm_per_s * px) * t[:, None] * np.array([math.cos(ang), math.sin(ang)])
-    if preset.drift_walk_nm > 0:
-        steps = rng.normal(0.0, preset.drift_walk_nm * px * math.sqrt(dwell_s), size=(m, 2))
-        off -= np.cumsum(steps, axis=0)
-    return off
-
-
 @lru_cache(maxsize=64)
 def coil_params(preset: Preset, dwell_s: float, fov_px: int) -> tuple[np.ndarray, np.ndarray, int, float, float]:
     """The coil integrator's arguments for a preset: ``(a, b, substeps, max_step, max_vel)``.
@@ -326,93 +224,3 @@ def coil_params(preset: Preset, dwell_s: float, fov_px: int) -> tuple[np.ndarray
     a, b = coil_matrices(preset.natural_freq_hz, preset.damping, h)
     vmax = preset.slew_fov_per_s * fov_px
     return a, b, substeps, vmax * h, vmax
-
-
-def beam_trajectory(command: np.ndarray, preset: Preset, dwell_s: float, fov_px: int) -> np.ndarray:
-    """(M, 2) beam position after the coil response (no jitter or drift), px.
-
-    Args:
-        command: (M, 2) float64 commanded (x, y) px per tick.
-        preset: supplies the natural frequency, damping and slew limit.
-        dwell_s: tick duration, s.
-        fov_px: field of view in px (for the slew limit in FOV/s).
-    """
-    if math.isinf(preset.natural_freq_hz) and math.isinf(preset.slew_fov_per_s):
-        return command.copy()
-    a, b, substeps, max_step, max_vel = coil_params(preset, float(dwell_s), int(fov_px))
-    return K.coil_response(np.ascontiguousarray(command, dtype=np.float64), a, b, substeps, max_step, max_vel)
-
-
-def simulate(
-    image: Any,
-    path: Path,
-    preset: str | Preset = "typical",
-    dose: float | None = None,
-    seed: int | np.random.Generator | None = 0,
-    *,
-    dwell_s: float | None = None,
-    register: str = "commanded",
-) -> PartialScan:
-    """Scan ``image`` along ``path`` through a microscope's scan physics.
-
-    Args:
-        image: (H, W) real specimen image (any finite real dtype; read as float64). Its shape
-            must equal ``path.shape``.
-        path: the commanded path (:func:`scanpaths.make_path`).
-        preset: a name in :data:`PRESETS` or a :class:`Preset`.
-        dose: electrons per sample (> 0) for Poisson counting noise, or None for none. A beam
-            of I pA at a dwell of t us gives ``I * t * 6.24`` electrons per sample.
-        seed: seed or generator for jitter, drift and dose noise.
-        dwell_s: override the preset's dwell time per sample, s (> 0).
-        register: ``"commanded"`` (default; what a microscope does) or ``"actual"``.
-
-    Returns:
-        The :class:`PartialScan`.
-    """
-    if not isinstance(path, Path):
-        raise InputError(f"path must be a scanpaths.Path, got {type(path).__name__}")
-    img = check_image(image)
-    if img.shape != path.shape:
-        raise InputError(f"image shape {img.shape} differs from the path's shape {path.shape}")
-    p = get_preset(preset)
-    if dwell_s is not None:
-        dwell_s = check_number(dwell_s, "dwell_s", 0.0, 1.0, low_open=True)
-        p = replace(p, dwell_s=dwell_s)
-    dwell = p.dwell_s
-    if dose is not None:
-        dose = check_number(dose, "dose", 0.0, 1e12, low_open=True)
-    register = check_choice(register, "register", ("commanded", "actual"))
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    h, w = path.shape
-
-    command, blanked, jump_ticks = _insert_settle_ticks(path, p, dwell)
-    m = len(command)
-    # the beam position of a tick is taken at its end, half a tick after the held command's
-    # mid-point, so half a tick less is needed
-    drive = feed_forward(command, jump_ticks, p.lag_s / dwell - 0.5) if p.lag_s > 0 else command
-    traj = beam_trajectory(drive, p, dwell, max(h, w))
-    if not p.is_ideal:
-        traj += jitter_and_drift(m, dwell, p, rng)
-    use = ~blanked
-    samples = K.bilinear_sample(img, traj, use)
-    if dose is not None:
-        samples = rng.poisson(np.clip(samples, 0.0, None) * dose).astype(np.float64) / dose
-    where = traj if register == "actual" else command
-    sums, counts = K.rasterize(where, samples, use, h, w)
-    mask = counts > 0
-    values = np.zeros((h, w), dtype=np.float32)
-    values[mask] = (sums[mask] / counts[mask]).astype(np.float32)
-    n_on = int(use.sum())
-    return PartialScan(
-        values=values,
-        mask=mask,
-        counts=counts,
-        trajectory=traj,
-        commanded=command,
-        blanked=blanked,
-        time_s=m * dwell,
-        dwell_s=dwell,
-        dose_e=None if dose is None else dose * n_on,
-        preset=p,
-        path=path,
-    )

@@ -8,15 +8,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from benchmarks import bench
-from benchmarks.cli import main
 from benchmarks.suite import BUILTIN_SUITES, load_suite
 from scanpaths.errors import InputError
+
+Cli = Callable[..., Any]
 
 TINY = """
 name = "tiny"
@@ -43,13 +46,6 @@ def _suite(
     p = tmp_path / name
     p.write_text(TINY.format(n=n, size=size, covs=covs, comps=comps))
     return p
-
-
-def _code(argv: list[str]) -> int | str | None:
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 def _strip(rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -95,7 +91,7 @@ def test_same_suite_gives_the_same_numbers_in_one_or_two_processes(tmp_path: Pat
     assert _strip(one) == _strip(two)
 
 
-def test_a_killed_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path: Path) -> None:
+def test_a_killed_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path: Path, cli: Cli) -> None:
     suite_file = _suite(tmp_path, n=4, size=96, covs='["1/10", "1/20", "1/40"]')
     suite = load_suite(str(suite_file))
     whole = bench.run_suite(suite, tmp_path / "whole", progress=False)
@@ -103,7 +99,7 @@ def test_a_killed_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path: Path
     cmd = [
         sys.executable,
         "-m",
-        "benchmarks.cli",
+        "pstem",
         "bench",
         "--suite",
         str(suite_file),
@@ -127,34 +123,35 @@ def test_a_killed_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path: Path
     assert 0 < n_before < suite.n_cells
     with open(results, "a") as fh:  # a row torn in half by the kill
         fh.write("synthetic-3,spiral,0.1,typ")
-    assert _code(["bench", "--suite", str(suite_file), "--out", str(out), "--workers", "1", "--no-examples"]) == 0
+    assert cli("bench", "--suite", suite_file, "--out", out, "--workers", "1", "--no-examples").code == 0
     resumed = bench.read_results(results)
     assert _strip(resumed) == _strip(whole)
 
 
-def test_a_second_run_on_the_same_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path: Path, cli: Cli) -> None:
     suite_file = _suite(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     with bench._Lock(out):
-        assert _code(["bench", "--suite", str(suite_file), "--out", str(out)]) == 2
-    assert "another pstem bench is writing" in capsys.readouterr().err
+        run = cli("bench", "--suite", suite_file, "--out", out)
+    assert run.code == 2 and "another pstem bench is writing" in run.err
     assert not (out / "results.csv").exists()
 
 
-def test_a_different_suite_may_not_reuse_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_different_suite_may_not_reuse_a_folder(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "out"
     bench.run_suite(load_suite(str(_suite(tmp_path, covs='["1/10"]'))), out, progress=False)
     other = _suite(tmp_path, covs='["1/20"]', name="other.toml")
-    assert _code(["bench", "--suite", str(other), "--out", str(out)]) == 2
-    assert "different suite" in capsys.readouterr().err
+    run = cli("bench", "--suite", other, "--out", out)
+    assert run.code == 2 and "different suite" in run.err
 
 
-def test_bench_cli_writes_summary_plots_and_examples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_cli_writes_summary_plots_and_examples(tmp_path: Path, cli: Cli) -> None:
     suite_file = _suite(tmp_path)
     out = tmp_path / "out"
-    assert _code(["bench", "--suite", str(suite_file), "--out", str(out), "--workers", "1", "--pdf"]) == 0
-    text = capsys.readouterr().out
+    run = cli("bench", "--suite", suite_file, "--out", out, "--workers", "1", "--pdf")
+    assert run.code == 0
+    text = run.out
     assert "16/16 cells" in text and "harmonic" in text
     for name in (
         "summary.md",
@@ -171,11 +168,11 @@ def test_bench_cli_writes_summary_plots_and_examples(tmp_path: Path, capsys: pyt
     for f in out.glob("*.png"):
         f.unlink()
     (out / "summary.md").unlink()
-    assert _code(["plot", str(out)]) == 0
+    assert cli("plot", out).code == 0
     assert (out / "error_vs_coverage.png").is_file() and (out / "summary.md").read_text() == summary
 
 
-def test_reference_numbers_appear_beside_ours(tmp_path: Path) -> None:
+def test_reference_numbers_appear_beside_ours(tmp_path: Path, cli: Cli) -> None:
     text = (
         TINY.format(n=1, size=64, covs='["1/17.9"]', comps='["linear"]')
         + """
@@ -189,12 +186,19 @@ values = [0.038]
     )
     (tmp_path / "ref.toml").write_text(text)
     out = tmp_path / "out"
-    assert (
-        _code(["bench", "--suite", str(tmp_path / "ref.toml"), "--out", str(out), "--workers", "1", "--no-examples"])
-        == 0
-    )
+    assert cli("bench", "--suite", tmp_path / "ref.toml", "--out", out, "--workers", "1", "--no-examples").code == 0
     summary = (out / "summary.md").read_text()
     assert "Beside Someone (2020)" in summary and "| 1/17.9 | 0.0380 |" in summary
+
+
+def test_a_suite_names_published_numbers_by_name(tmp_path: Path) -> None:
+    (tmp_path / "pub.toml").write_text(
+        TINY.format(n=1, size=64, covs='["1/17.9"]', comps='["linear"]')
+        + '\n[[reference]]\npublished = "ede-beanland-2020"\n'
+    )
+    (ref,) = load_suite(str(tmp_path / "pub.toml")).references
+    assert ref.label.startswith("Ede & Beanland") and ref.values[0] == 0.038 and ref.coverages[0] == 1 / 17.9
+    assert load_suite("paper").references == (ref,)
 
 
 def test_user_image_files(tmp_path: Path) -> None:
@@ -220,9 +224,7 @@ def test_user_image_files(tmp_path: Path) -> None:
         ("colour = 1", "unknown key(s) colour"),
     ],
 )
-def test_bad_suites_fail_before_anything_is_written(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: str, message: str
-) -> None:
+def test_bad_suites_fail_before_anything_is_written(tmp_path: Path, cli: Cli, edit: str, message: str) -> None:
     text = TINY.format(n=1, size=64, covs='["1/10"]', comps='["linear"]')
     key = edit.split(" = ")[0]
     lines = [edit if line.startswith(key + " =") else line for line in text.splitlines()]
@@ -230,22 +232,23 @@ def test_bad_suites_fail_before_anything_is_written(
         lines.insert(lines.index("[scan]"), edit)
     (tmp_path / "bad.toml").write_text("\n".join(lines))
     out = tmp_path / "out"
-    assert _code(["bench", "--suite", str(tmp_path / "bad.toml"), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
+    run = cli("bench", "--suite", tmp_path / "bad.toml", "--out", out)
+    assert run.code == 2
+    err = run.err
     assert err.startswith("pstem: error:") and message in err and err.count("\n") == 1
     assert not out.exists()
 
 
-def test_bad_images_and_outputs_fail_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_images_and_outputs_fail_with_one_line(tmp_path: Path, cli: Cli) -> None:
     def run(images: str, out: Path) -> str:
         (tmp_path / "s.toml").write_text(
             f'[images]\n{images}\n[scan]\npaths = ["spiral"]\ncoverages = [0.1]\n'
             '[completion]\ncompleters = ["linear"]\n'
         )
-        assert _code(["bench", "--suite", str(tmp_path / "s.toml"), "--out", str(out)]) == 2
-        err = capsys.readouterr().err
-        assert err.startswith("pstem: error:") and err.count("\n") == 1
-        return err
+        res = cli("bench", "--suite", tmp_path / "s.toml", "--out", out)
+        assert res.code == 2
+        assert res.err.startswith("pstem: error:") and res.err.count("\n") == 1
+        return res.err
 
     assert "matches no file" in run('files = "nothing/*.tif"', tmp_path / "o1")
     (tmp_path / "broken.tif").write_bytes(b"not a tiff at all")
@@ -253,26 +256,22 @@ def test_bad_images_and_outputs_fail_with_one_line(tmp_path: Path, capsys: pytes
     a_file = tmp_path / "taken"
     a_file.write_text("x")
     assert "is a file" in run("synthetic = 1\nsize = 64", a_file)
-    assert "neither a built-in suite" in _bad_suite_name(capsys)
+    bad_name = cli("bench", "--suite", "nonesuch")
+    assert bad_name.code == 2 and "neither a built-in suite" in bad_name.err
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
-def _bad_suite_name(capsys: pytest.CaptureFixture[str]) -> str:
-    assert _code(["bench", "--suite", "nonesuch"]) == 2
-    return capsys.readouterr().err
-
-
-def test_workers_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _code(["bench", "--workers", "0"]) == 2
-    assert "--workers must be at least 1" in capsys.readouterr().err
+def test_workers_must_be_positive(cli: Cli) -> None:
+    run = cli("bench", "--workers", "0")
+    assert run.code == 2 and "--workers must be at least 1" in run.err
 
 
 def test_training_seeds_are_refused(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text(
-        '[images]\nsynthetic = 2\nfirst_seed = 999999\n[scan]\npaths = ["spiral"]\ncoverages = [0.1]\n'
+        '[images]\nsynthetic = 2\nfirst_seed = 899999\n[scan]\npaths = ["spiral"]\ncoverages = [0.1]\n'
         '[completion]\ncompleters = ["linear"]\n'
     )
-    with pytest.raises(InputError, match="training data"):
+    with pytest.raises(InputError, match="belong to training or validation"):
         load_suite(str(tmp_path / "s.toml"))
 
 

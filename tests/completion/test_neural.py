@@ -12,8 +12,9 @@ import torch
 
 import scanpaths
 from completion import NeuralCompleter, load_checkpoint, load_default
+from completion.fills import pull_push, sparse_spectrum_fill
 from completion.lattice import lattice_fill
-from completion.model import Generator, MultiScaleDiscriminator, pull_push, sparse_spectrum_fill
+from completion.model import Generator, MultiScaleDiscriminator
 from completion.neural import export_generator
 from scanpaths import InputError
 
@@ -193,7 +194,7 @@ def test_load_default_rejects_unknown_kind() -> None:
 
 
 def test_precision_choice_and_bfloat16_matches_float32() -> None:
-    from completion.neural import pick_precision
+    from completion.device import pick_precision
 
     cpu = torch.device("cpu")
     assert pick_precision("float32", cpu) == torch.float32

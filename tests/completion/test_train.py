@@ -6,37 +6,33 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
 from completion import load_checkpoint
-from completion.data import DataConfig, PairSource
+from completion.data import PairSource
 from completion.neural import load_training_state
 from completion.train import TrainConfig, train
-from scanpaths import InputError
+from scanpaths import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cfg(out: Path, steps_mse: int = 4, steps_adv: int = 2) -> TrainConfig:
-    return TrainConfig(
-        out=str(out),
-        steps_mse=steps_mse,
-        steps_adv=steps_adv,
-        batch=2,
-        width=4,
-        val_every=3,
-        ckpt_every=2,
-        val_size=2,
-        threads=1,
-        data=DataConfig(crop=32, pool_size=3, pool_shape=48, refresh=1),
-    )
+@pytest.fixture
+def cfg(tiny_gan_config: TrainConfig, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``cfg(name, steps_mse, steps_adv, **changes)``: the tiny config writing to ``tmp_path/name``."""
+
+    def make(name: str, steps_mse: int = 4, steps_adv: int = 2, **changes: object) -> TrainConfig:
+        return replace(tiny_gan_config, out=str(tmp_path / name), steps_mse=steps_mse, steps_adv=steps_adv, **changes)
+
+    return make
 
 
-def test_both_stages_write_their_files(tmp_path: Path) -> None:
-    out = train(_cfg(tmp_path / "run"), progress=False)
+def test_both_stages_write_their_files(cfg) -> None:  # type: ignore[no-untyped-def]
+    out = train(cfg("run"), progress=False)
     for name in ("last.pt", "generator_mse.pt", "generator_gan.pt", "metrics.csv", "config.json"):
         assert (out / name).is_file(), name
     state = load_training_state(out / "last.pt")
@@ -46,10 +42,10 @@ def test_both_stages_write_their_files(tmp_path: Path) -> None:
     assert not list(out.glob("*.tmp"))  # atomic writes leave no temporaries
 
 
-def test_resume_after_ctrl_c_gives_the_same_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_after_ctrl_c_gives_the_same_weights(cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     torch.use_deterministic_algorithms(True)
     try:
-        straight = train(_cfg(tmp_path / "a", steps_mse=6, steps_adv=0), progress=False)
+        straight = train(cfg("a", steps_mse=6, steps_adv=0), progress=False)
         calls = {"n": 0}
         original = PairSource.batch
 
@@ -61,10 +57,10 @@ def test_resume_after_ctrl_c_gives_the_same_weights(tmp_path: Path, monkeypatch:
 
         monkeypatch.setattr(PairSource, "batch", interrupting)
         with pytest.raises(KeyboardInterrupt):
-            train(_cfg(tmp_path / "b", steps_mse=6, steps_adv=0), progress=False)
+            train(cfg("b", steps_mse=6, steps_adv=0), progress=False)
         assert load_training_state(tmp_path / "b" / "last.pt")["step"] == 3  # saved on Ctrl-C
         monkeypatch.setattr(PairSource, "batch", original)
-        resumed = train(_cfg(tmp_path / "b", steps_mse=6, steps_adv=0), resume=True, progress=False)
+        resumed = train(cfg("b", steps_mse=6, steps_adv=0), resume=True, progress=False)
     finally:
         torch.use_deterministic_algorithms(False)
     a = load_training_state(straight / "last.pt")["generator"]
@@ -73,40 +69,46 @@ def test_resume_after_ctrl_c_gives_the_same_weights(tmp_path: Path, monkeypatch:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
 
 
-def test_resume_without_checkpoint_and_bad_config_are_clear(tmp_path: Path) -> None:
+def test_resume_without_checkpoint_and_bad_config_are_clear(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match="no checkpoint"):
-        train(_cfg(tmp_path / "none"), resume=True, progress=False)
-    bad = _cfg(tmp_path / "x")
-    bad.data.crop = 40
-    with pytest.raises(InputError, match="multiple of 16"):
+        train(cfg("none"), resume=True, progress=False)
+    bad = cfg("x")
+    bad = replace(bad, data=replace(bad.data, crop=40))
+    with pytest.raises(ConfigError, match="multiple of 16") as info:
         train(bad, progress=False)
-    with pytest.raises(InputError, match="--resume needs last.pt"):
-        out = train(_cfg(tmp_path / "y", 2, 0), progress=False)
+    assert info.value.field == "data.crop"
+    for change, field in (({"seed": 10}, "seed"), ({"threads": -1}, "threads"), ({"device": "tpu"}, "device")):
+        with pytest.raises(ConfigError) as info:
+            train(cfg("x", **change), progress=False)
+        assert info.value.field == field
+    assert not (tmp_path / "x").exists()  # nothing written before the checks
+    with pytest.raises(InputError, match="resuming needs last.pt"):
+        out = train(cfg("y", 2, 0), progress=False)
         load_training_state(out / "generator_mse.pt")
 
 
-def test_init_from_a_five_input_generator_adds_a_zero_lattice_input(tmp_path: Path) -> None:
-    old = _cfg(tmp_path / "old", steps_mse=2, steps_adv=0)
-    old.lattice = False
-    first = train(old, progress=False) / "generator_mse.pt"
-    cfg = _cfg(tmp_path / "new", steps_mse=1, steps_adv=0)
-    cfg.init = str(first)
-    cfg.lr = 1e-9  # one step that barely moves the weights
-    new = load_checkpoint(train(cfg, progress=False) / "generator_mse.pt", device="cpu").generator
+def test_init_from_a_five_input_generator_adds_a_zero_lattice_input(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = train(cfg("old", steps_mse=2, steps_adv=0, lattice=False), progress=False) / "generator_mse.pt"
+    # one step that barely moves the weights
+    new_cfg = cfg("new", steps_mse=1, steps_adv=0, init=str(first), lr=1e-9)
+    new = load_checkpoint(train(new_cfg, progress=False) / "generator_mse.pt", device="cpu").generator
     before = load_checkpoint(first, device="cpu").generator
     assert new.config == {"width": 4, "lattice": True} and before.config == {"width": 4, "lattice": False}
     w_new, w_old = new.enc0[0].weight.detach(), before.enc0[0].weight.detach()
     torch.testing.assert_close(w_new[:, :5], w_old, rtol=0, atol=1e-3)
     assert w_new[:, 5].abs().max() < 1e-3  # the lattice input starts from zero
-    back = _cfg(tmp_path / "back", steps_mse=1, steps_adv=0)
-    back.lattice, back.init = False, str(tmp_path / "new" / "generator_mse.pt")
+    back = cfg("back", steps_mse=1, steps_adv=0, lattice=False, init=str(tmp_path / "new" / "generator_mse.pt"))
     with pytest.raises(InputError, match="cannot start a run without it"):
         train(back, progress=False)
 
 
-def test_config_roundtrip() -> None:
-    cfg = _cfg(Path("/tmp/x"))
-    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+def test_config_roundtrip(cfg) -> None:  # type: ignore[no-untyped-def]
+    c = cfg("x")
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert (
+        c.resolved().data.pool_shape == 48
+        and replace(c, data=replace(c.data, pool_shape=None)).resolved().data.pool_shape == 256
+    )
 
 
 @pytest.mark.slow
@@ -125,7 +127,7 @@ def test_torchrun_two_cpu_processes_gloo(tmp_path: Path) -> None:
         "--nproc_per_node",
         "2",
         "-m",
-        "benchmarks.cli",
+        "pstem",
         "train-gan",
         "--out",
         str(out),

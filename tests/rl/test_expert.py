@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from benchmarks.cli import main
 from completion import get_completer
-from rl.env import AdaptiveScanEnv
+from rl import RLConfig
+from rl.evaluation import rollout
 from rl.expert import ExpertPolicy, SerpentineExpert, expert_dataset, serpentine_corners
-from rl.policy import load_policy, rollout
-from rl.train import RLConfig, train
+from rl.policy_file import load_policy
+from rl.train import train
 from scanpaths import specimens
-from scanpaths.errors import InputError
+from scanpaths.errors import ConfigError, InputError
 
-ENV = {"size": 48, "obs_size": 48, "coverage": 1 / 12, "pool_size": 4, "steering": "absolute", "variable_length": True}
+#: The expert steers with absolute headings and variable lengths.
+STEER: dict[str, Any] = {"steering": "absolute", "variable_length": True, "pool_size": 4}
+TinyEnv = Callable[..., Any]
 
 
 def test_serpentine_corners_fill_the_length_and_stay_in_the_field() -> None:
@@ -30,10 +35,10 @@ def test_serpentine_corners_fill_the_length_and_stay_in_the_field() -> None:
     assert np.allclose(np.diff(rows), rows[1] - rows[0])  # evenly spaced rows
 
 
-def test_expert_scans_the_whole_field_and_beats_random_steering() -> None:
-    env = AdaptiveScanEnv(**{**ENV, "completer": "none"})
+def test_expert_scans_the_whole_field_and_beats_random_steering(tiny_env: TinyEnv) -> None:
+    env = tiny_env(**STEER, completer="none")
     with pytest.raises(InputError, match="absolute"):
-        SerpentineExpert(AdaptiveScanEnv(size=48, obs_size=48, pool_size=1, completer="none"))
+        SerpentineExpert(tiny_env(completer="none"))
     harmonic = get_completer("harmonic")
     rng = np.random.default_rng(0)
     err_expert, err_random = [], []
@@ -53,8 +58,8 @@ def test_expert_scans_the_whole_field_and_beats_random_steering() -> None:
     assert np.mean(err_expert) < 0.8 * np.mean(err_random)
 
 
-def test_expert_dataset_shapes_and_labels() -> None:
-    env = AdaptiveScanEnv(**ENV)
+def test_expert_dataset_shapes_and_labels(tiny_env: TinyEnv) -> None:
+    env = tiny_env(**STEER)
     obs, actions, returns, mean_return = expert_dataset(env, 2, seed=0, gamma=0.99)
     n = len(actions)
     assert obs["image"].shape == (n, 3, 48, 48) and obs["vector"].shape == (n, 6)
@@ -62,50 +67,49 @@ def test_expert_dataset_shapes_and_labels() -> None:
     assert returns.shape == (n,) and np.isfinite(returns).all() and np.isfinite(mean_return)
 
 
-def test_warm_start_clones_then_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_warm_start_clones_then_trains(tmp_path: Path, tiny_rl_config: RLConfig, cli: Callable[..., Any]) -> None:
     out = tmp_path / "run"
-    cfg = RLConfig(
+    cfg = replace(
+        tiny_rl_config,
         out=str(out),
         total_steps=128,
-        n_envs=2,
         n_steps=64,
         batch_size=64,
-        n_epochs=1,
         eval_every=128,
-        n_eval=2,
-        threads=1,
         warm_start="serpentine",
         bc_episodes=3,
         bc_epochs=3,
+        env=replace(tiny_rl_config.env, **STEER),
     )
-    cfg.env.update(ENV)
     train(cfg, progress=False)
     with open(out / "eval.csv") as fh:
         steps = [int(r["step"]) for r in csv.DictReader(fh)]
     assert steps == [0, 128]  # the cloned policy is evaluated before PPO changes it
     ws = json.loads((out / "state.json").read_text())["warm_start"]
     assert ws["expert"] == "serpentine" and ws["samples"] > 0 and np.isfinite(ws["action_mse"])
-    assert load_policy(out / "best_policy.pt").env_kwargs["steering"] == "absolute"
+    assert load_policy(out / "best_policy.pt").config.steering == "absolute"
     # the expert needs absolute steering with variable length; only PPO is warm-started
-    code = main(["train-rl", "--out", str(tmp_path / "x"), "--warm-start", "serpentine"])
-    assert code == 2 and "--steering absolute" in capsys.readouterr().err
+    run = cli("train-rl", "--out", tmp_path / "x", "--warm-start", "serpentine")
+    assert run.code == 2 and "--warm-start serpentine needs absolute steering" in run.err
     assert not (tmp_path / "x").exists()
+    with pytest.raises(ConfigError, match="works with algo ppo"):
+        train(replace(cfg, algo="sac"), progress=False)
 
 
-def test_residual_env_with_zero_actions_is_the_expert() -> None:
+def test_residual_env_with_zero_actions_is_the_expert(tiny_env: TinyEnv) -> None:
     spec = specimens.generate((48, 48), seed=5)
-    env = AdaptiveScanEnv(**{**ENV, "completer": "none"})
+    env = tiny_env(**STEER, completer="none")
     expert = rollout(ExpertPolicy(env), env, spec.image, spec.clean, seed=1)
-    res = AdaptiveScanEnv(**{**ENV, "completer": "none", "residual": "serpentine"})
+    res = tiny_env(**STEER, completer="none", residual="serpentine")
     res.reset(seed=1, options={"image": spec.image, "truth": spec.clean})
     done = False
     while not done:
         done = res.step(np.zeros(2, dtype=np.float32))[2]
-    np.testing.assert_allclose(res.partial_scan().commanded, expert.commanded)
-    np.testing.assert_array_equal(res.scan()[1], expert.mask)
+    np.testing.assert_allclose(res.unwrapped.partial_scan().commanded, expert.commanded, atol=1e-9)
+    np.testing.assert_array_equal(res.unwrapped.scan()[1], expert.mask)
     again = rollout(ExpertPolicy(res), res, spec.image, spec.clean, seed=1)  # the expert in a residual env
-    np.testing.assert_allclose(again.commanded, expert.commanded)
-    with pytest.raises(InputError, match="absolute"):
-        AdaptiveScanEnv(size=48, obs_size=48, pool_size=1, completer="none", residual="serpentine")
-    with pytest.raises(InputError, match="residual"):
-        AdaptiveScanEnv(**{**ENV, "completer": "none", "residual": "spiral"})
+    np.testing.assert_allclose(again.commanded, expert.commanded, atol=1e-9)
+    with pytest.raises(ConfigError, match="absolute"):
+        tiny_env(completer="none", residual="serpentine")
+    with pytest.raises(ConfigError, match="residual"):
+        tiny_env(**STEER, completer="none", residual="spiral")

@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from benchmarks.cli import main
-from rl.env import AdaptiveScanEnv
-from rl.policy import load_policy, rollout, write_policy_file
-from rl.search import (
-    FIRST,
-    LATER,
-    MIRROR_LATER,
-    ZERO_FIRST,
-    ZERO_LATER,
-    SearchNet,
-    SearchPolicy,
-    _mirror,
-    candidate_mse,
-    fit,
-    fork,
-    label_episode,
-    label_many,
-)
+from rl import EnvConfig, LineScanEnv, make_env
+from rl.evaluation import rollout
+from rl.policy_file import load_policy, write_policy_file
+from rl.search import _mirror, candidate_mse, fit, label_episode, label_many
+from rl.search_policy import FIRST, LATER, MIRROR_LATER, ZERO_FIRST, ZERO_LATER, SearchNet, SearchPolicy
 from scanpaths.errors import InputError
 
-KW = {"size": 40, "obs_size": 36, "coverage": 1 / 10, "mode": "lines", "step_px": 1.0, "pool_size": 2}
+KW = EnvConfig(size=40, obs_size=36, coverage=1 / 10, mode="lines", step_px=1.0, pool_size=2)
+Cli = Callable[..., Any]
 
 
-def _finish(env: AdaptiveScanEnv, action: np.ndarray | None = None) -> float:
+def _env(**changes: Any) -> LineScanEnv:
+    env = make_env(replace(KW, **changes))
+    assert isinstance(env, LineScanEnv)
+    return env
+
+
+def _finish(env: LineScanEnv, action: np.ndarray | None = None) -> float:
     done, info = False, {}
     a = np.zeros(2, dtype=np.float32) if action is None else action
     while not done:
@@ -42,25 +39,25 @@ def _finish(env: AdaptiveScanEnv, action: np.ndarray | None = None) -> float:
 
 
 def test_candidates_are_scored_from_a_fork_that_leaves_the_episode_alone() -> None:
-    env = AdaptiveScanEnv(**KW)
+    env = _env()
     env.reset(seed=0)
     first = candidate_mse(env)
     assert first.shape == (len(FIRST),) and np.all(first > 0)
     assert env.ticks == 0 and env.segments == 0  # the forks scanned, not the env
-    twin = fork(env)
+    twin = env.fork()
     assert first[ZERO_FIRST] == pytest.approx(_finish(twin))  # the zero candidate is the zero rollout
     env.step(FIRST[int(np.argmin(first))])
-    ticks, sums = env.ticks, env.sums.copy()
+    ticks, sums = env.ticks, env.scanner.sums.copy()
     later = candidate_mse(env)
     assert later.shape == (len(LATER),) and env.ticks == ticks
-    np.testing.assert_array_equal(env.sums, sums)
+    np.testing.assert_array_equal(env.scanner.sums, sums)
     k = int(np.argmin(later))
     assert later[k] <= later[ZERO_LATER]
     assert _finish(env, LATER[k]) == pytest.approx(later[k])  # the label is what the action then scores
 
 
 def test_labels_are_reproducible_and_the_same_in_worker_processes() -> None:
-    kw = {**KW, "completer": "harmonic"}
+    kw = replace(KW, completer="harmonic")
     a = label_episode(kw, 20_000_001)
     assert a[0][2] and not any(d[2] for d in a[1:])
     assert a[0][0].shape == (3, 36, 36) and a[0][0].dtype == np.uint8 and a[0][1].shape == (6,)
@@ -72,7 +69,7 @@ def test_labels_are_reproducible_and_the_same_in_worker_processes() -> None:
 
 
 def test_fit_learns_the_labels_and_the_policy_acts_on_them(tmp_path: Path) -> None:
-    env = AdaptiveScanEnv(**KW)
+    env = _env()
     rng = np.random.default_rng(0)
     data = []
     for i in range(64):  # a toy rule: the best candidate is fixed by the vector's first entry
@@ -101,12 +98,12 @@ def test_fit_learns_the_labels_and_the_policy_acts_on_them(tmp_path: Path) -> No
     assert lp.algo == "search" and lp.extra["step"] == 64
     scan = rollout(lp.policy, lp.make_env(completer="none"), np.random.default_rng(2).random((40, 40)))
     assert scan.mask.mean() > 0.05
-    write_policy_file(tmp_path / "seg.pt", "search", {**KW, "mode": "segments"}, net.state_dict())
+    write_policy_file(tmp_path / "seg.pt", "search", replace(KW, mode="segments"), net.state_dict())
     with pytest.raises(InputError, match="line-mode"):
         load_policy(tmp_path / "seg.pt")
 
 
-def test_search_trains_from_the_cli_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_trains_from_the_cli_and_resumes(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "s"
 
     def argv(rounds: int, *more: str) -> list[str]:
@@ -114,9 +111,9 @@ def test_search_trains_from_the_cli_and_resumes(tmp_path: Path, capsys: pytest.C
         a += ["1/10", "--label-coverages", "1/10", "1/14", "--rounds", str(rounds), "--episodes", "2"]
         return [*a, "--fit-epochs", "2", "--n-eval", "2", "--workers", "1", "--threads", "1", *more]
 
-    assert main(argv(1)) == 0
+    assert cli(*argv(1)).code == 0
     kept = (out / "states_0.npz").read_bytes()
-    assert main(argv(2, "--resume")) == 0  # round 0 is kept, round 1 follows its policy
+    assert cli(*argv(2, "--resume")).code == 0  # round 0 is kept, round 1 follows its policy
     assert (out / "states_0.npz").read_bytes() == kept
     for name in ("states_0.npz", "states_1.npz", "policy.pt", "best_policy.pt", "eval.csv", "config.json"):
         assert (out / name).is_file(), name
@@ -126,47 +123,41 @@ def test_search_trains_from_the_cli_and_resumes(tmp_path: Path, capsys: pytest.C
     assert int(rows[1]["step"]) > int(rows[0]["step"]) > 0
     assert all(float(rows[1][k]) > 0 for k in ("learned_mse", "serpentine", "spiral", "zero"))
     assert load_policy(out / "policy.pt").extra["round"] == 1
-    capsys.readouterr()
-    assert _code(["train-rl", "--out", str(tmp_path / "a"), "--algo", "search"]) == 2
-    assert "--mode lines" in capsys.readouterr().err
-    assert (
-        _code(["train-rl", "--out", str(tmp_path / "b"), "--algo", "search", "--mode", "lines", "--rounds", "0"]) == 2
-    )
-    assert "--rounds" in capsys.readouterr().err
-    assert _code(argv(1)) == 2  # the run is there already
-    assert "already holds a run" in capsys.readouterr().err
+    run = cli("train-rl", "--out", tmp_path / "a", "--algo", "search")
+    assert run.code == 2 and "--algo search works in line mode" in run.err
+    run = cli("train-rl", "--out", tmp_path / "b", "--algo", "search", "--mode", "lines", "--rounds", "0")
+    assert run.code == 2 and "--rounds" in run.err
+    run = cli(*argv(1))  # the run is there already
+    assert run.code == 2 and "already holds a run" in run.err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-def _code(argv: list[str]) -> int | str | None:
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
-
-
-def _mirrored_x(env: AdaptiveScanEnv) -> AdaptiveScanEnv:
-    """``env`` mid-episode, mirrored left-right: the specimen, the scan so far and the beam."""
-    e = fork(env)
+def _mirrored_x(env: LineScanEnv) -> LineScanEnv:
+    """``env`` mid-episode (ideal physics), mirrored left-right: the specimen, the scan so far
+    and the beam."""
+    e = env.fork()
     hi = env.size - 1.0
 
     def mx(p: np.ndarray) -> np.ndarray:
         return np.column_stack([hi - p[:, 0], p[:, 1]]) if len(p) else p
 
-    e.image, e.truth = env.image[:, ::-1].copy(), env.truth[:, ::-1].copy()
-    e.sums, e.counts = env.sums[:, ::-1].copy(), env.counts[:, ::-1].copy()
+    e.image, e.truth = np.ascontiguousarray(env.image[:, ::-1]), env.truth[:, ::-1].copy()
+    sc, src = e.scanner, env.scanner
+    sc.image = e.image
+    sc.sums, sc.counts = src.sums[:, ::-1].copy(), src.counts[:, ::-1].copy()
+    sc._last, sc._start = mx(src._last[None])[0], mx(src._start[None])[0]
+    sc._commanded, sc._trajectory = [mx(c) for c in src._commanded], [mx(t) for t in src._trajectory]
     e.position, e.start = mx(env.position[None])[0], mx(env.start[None])[0]
     e.normal = np.array([-env.normal[0], env.normal[1]])
     e.heading = np.pi - env.heading
-    e.tail, e.trajectory = mx(env.tail), mx(env.trajectory)
-    e.commands, e.drives = [mx(c) for c in env.commands], [mx(d) for d in env.drives]
+    e.tail = mx(env.tail)
     return e
 
 
 def test_mirrored_states_have_mirrored_labels() -> None:
     """What ``fit(augment=True)`` assumes: a left-right mirrored state scores each candidate as the
     original state scores the candidate's mirror image (the opposite turn)."""
-    env = AdaptiveScanEnv(**{**KW, "preset": "ideal"})
+    env = _env(preset="ideal")
     env.reset(seed=1)
     env.step(np.zeros(2, dtype=np.float32))
     env.step(np.array([0.2, 0.0], dtype=np.float32))

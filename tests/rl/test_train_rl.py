@@ -4,47 +4,39 @@ from __future__ import annotations
 
 import csv
 import pickle
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from benchmarks.cli import main
-from rl.policy import evaluate, load_policy, rollout, save_policy
-from rl.train import RLConfig, train
+from rl import RLConfig
+from rl.evaluation import evaluate, rollout
+from rl.policy_file import load_policy, save_policy
+from rl.train import train
 from scanpaths.errors import InputError
 
-ENV = {"size": 48, "obs_size": 48, "coverage": 1 / 12, "pool_size": 4}
+Cli = Callable[..., Any]
 
 
-def _cfg(out: Path, algo: str = "ppo", steps: int = 256) -> RLConfig:
-    cfg = RLConfig(
-        out=str(out),
-        algo=algo,
-        total_steps=steps,
-        n_envs=2,
-        n_steps=64,
-        batch_size=64,
-        n_epochs=1,
-        eval_every=128,
-        n_eval=2,
-        threads=1,
-    )
-    cfg.env.update(ENV)
-    return cfg
+@pytest.fixture
+def cfg(tiny_rl_config: RLConfig):  # type: ignore[no-untyped-def]
+    """``cfg(out, algo, steps)``: the tiny PPO config with 64-step rollouts, evaluated every 128 steps."""
+
+    def make(out: Path, algo: str = "ppo", steps: int = 256) -> RLConfig:
+        return replace(
+            tiny_rl_config, out=str(out), algo=algo, total_steps=steps, n_steps=64, batch_size=64, eval_every=128
+        )
+
+    return make
 
 
-def _code(argv: list[str]) -> int | str | None:
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
-
-
-def test_ppo_trains_evaluates_checkpoints_and_resumes(tmp_path: Path) -> None:
+def test_ppo_trains_evaluates_checkpoints_and_resumes(tmp_path: Path, cfg) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "run"
-    train(_cfg(out), progress=False)
+    train(cfg(out), progress=False)
     for name in ("last.zip", "policy.pt", "best_policy.pt", "eval.csv", "config.json", "state.json"):
         assert (out / name).is_file(), name
     with open(out / "eval.csv") as fh:
@@ -52,47 +44,46 @@ def test_ppo_trains_evaluates_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert [int(r["step"]) for r in rows] == [128, 256]
     assert all(float(r[k]) > 0 for r in rows for k in ("learned_mse", "spiral", "lissajous", "grid", "serpentine"))
     with pytest.raises(InputError, match="already holds a run"):
-        train(_cfg(out), progress=False)
-    cfg = _cfg(out, steps=384)
-    train(cfg, resume=True, progress=False)
+        train(cfg(out), progress=False)
+    train(cfg(out, steps=384), resume=True, progress=False)
     with open(out / "eval.csv") as fh:
         steps = [int(r["step"]) for r in csv.DictReader(fh)]
     assert steps[-1] == 384 and steps == sorted(steps)
     assert load_policy(out / "policy.pt").extra["step"] == 384
 
 
-def test_line_mode_trains_from_the_cli_and_its_policy_scans(tmp_path: Path) -> None:
+def test_line_mode_trains_from_the_cli_and_its_policy_scans(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "lines"
     argv = ["train-rl", "--out", str(out), "--mode", "lines", "--reference", "serpentine", "--size", "48"]
     argv += ["--coverage", "1/12", "--steps", "64", "--envs", "2", "--n-steps", "16", "--batch", "16"]
     argv += ["--epochs", "1", "--eval-every", "64", "--n-eval", "2", "--threads", "1", "--gamma", "1"]
-    assert _code(argv) == 0
+    assert cli(*argv).code == 0
     with open(out / "eval.csv") as fh:
         assert [int(r["step"]) for r in csv.DictReader(fh)] == [0, 64]  # step 0: where PPO starts
     lp = load_policy(out / "best_policy.pt")
-    assert lp.env_kwargs["mode"] == "lines" and lp.env_kwargs["step_px"] == 1.0
+    assert lp.config.mode == "lines" and lp.config.step_px == 1.0
     env = lp.make_env(completer="none", pool_size=1)
     image = np.random.default_rng(0).random((48, 48)).astype(np.float32)
     scan = rollout(lp.policy, env, image)
-    assert scan.time_s == pytest.approx(env.budget_ticks * env.preset.dwell_s)
+    assert scan.time_s == pytest.approx(env.unwrapped.budget_ticks * env.unwrapped.preset.dwell_s)
     assert scan.mask.mean() > 0.05
 
 
 @pytest.mark.parametrize("algo", ["sac", "recurrent-ppo"])
-def test_other_algorithms_run(tmp_path: Path, algo: str) -> None:
+def test_other_algorithms_run(tmp_path: Path, algo: str, cfg) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("sb3_contrib")
     out = tmp_path / algo
-    train(_cfg(out, algo=algo, steps=128), progress=False)
+    train(cfg(out, algo=algo, steps=128), progress=False)
     lp = load_policy(out / "policy.pt")
     assert lp.algo == algo
-    env = lp.make_env(seeds=[3], completer="none")
+    env = lp.make_env(completer="none")
     scan = rollout(lp.policy, env, np.random.default_rng(0).random((48, 48)))
-    assert scan.mask.any() and scan.time_s == pytest.approx(env.budget_s, rel=1e-6)
+    assert scan.mask.any() and scan.time_s == pytest.approx(env.unwrapped.budget_s, rel=1e-6)
 
 
-def test_policy_files_round_trip_and_reject_foreign_files(tmp_path: Path) -> None:
+def test_policy_files_round_trip_and_reject_foreign_files(tmp_path: Path, cfg) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "run"
-    train(_cfg(out, steps=128), progress=False)
+    train(cfg(out, steps=128), progress=False)
     lp = load_policy(out / "policy.pt")
     env = lp.make_env(completer="none")
     image = np.random.default_rng(1).random((48, 48))
@@ -120,35 +111,35 @@ def test_policy_files_round_trip_and_reject_foreign_files(tmp_path: Path) -> Non
     from stable_baselines3 import PPO
 
     other = PPO("MultiInputPolicy", env)  # SB3's default extractor: weights that do not fit
-    save_policy(other, tmp_path / "other.pt", "ppo", dict(lp.env_kwargs))
+    save_policy(other, tmp_path / "other.pt", "ppo", lp.config)
     with pytest.raises(InputError, match="do not fit"):
         load_policy(tmp_path / "other.pt")
 
 
-def test_train_rl_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _code(["train-rl", "--out", str(tmp_path / "a"), "--algo", "dqn"]) == 2
-    assert "--algo must be one of" in capsys.readouterr().err
-    assert _code(["train-rl", "--out", str(tmp_path / "b"), "--preset", "warp"]) == 2
-    assert "preset" in capsys.readouterr().err
-    assert _code(["train-rl", "--out", str(tmp_path / "c"), "--resume"]) == 2
-    assert "last.zip does not exist" in capsys.readouterr().err
-    assert _code(["train-rl", "--out", str(tmp_path / "d"), "--segment-len", "1"]) == 2
-    assert "segment_len" in capsys.readouterr().err
-    assert _code(["train-rl", "--out", str(tmp_path / "e"), "--mode", "lines", "--gamma", "1.5"]) == 2
-    assert "--gamma" in capsys.readouterr().err
-    assert _code(["train-rl", "--out", str(tmp_path / "f"), "--mode", "lines", "--max-turn", "120"]) == 2
-    assert "--max-turn" in capsys.readouterr().err
-    assert _code(["train-rl", "--out", str(tmp_path / "g"), "--epochs", "0"]) == 2
-    assert "--epochs" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in "abdefg")
+def test_train_rl_cli_rejects_bad_input(tmp_path: Path, cli: Cli) -> None:
+    for argv, message in (
+        (["--algo", "dqn"], "invalid choice: 'dqn'"),
+        (["--preset", "warp"], "--preset must be one of"),
+        (["--resume"], "last.zip does not exist"),
+        (["--segment-len", "1"], "--segment-len must be an integer in [2, 10000]"),
+        (["--mode", "lines", "--gamma", "1.5"], "--gamma must be in (0, 1]"),
+        (["--mode", "lines", "--max-turn", "120"], "--max-turn must be in (0, 90] degrees"),
+        (["--epochs", "0"], "--epochs must be an integer"),
+        (["--device", "tpu"], "--device must be one of"),
+        (["--threads", "-1"], "--threads must be an integer"),
+    ):
+        run = cli("train-rl", "--out", tmp_path / "x", *argv)
+        assert run.code == 2 and message in run.err.splitlines()[-1], (argv, run.err)
+        assert "Traceback" not in run.err
+    assert not (tmp_path / "x").exists()
 
 
-def test_learned_path_in_a_bench_suite_and_the_figures_script(tmp_path: Path) -> None:
-    from benchmarks import bench, eval_rl
+def test_learned_path_in_a_bench_suite_and_the_figures_script(tmp_path: Path, cfg, cli: Cli) -> None:  # type: ignore[no-untyped-def]
+    from benchmarks import bench
     from benchmarks.suite import load_suite
 
     out = tmp_path / "run"
-    train(_cfg(out, steps=128), progress=False)
+    train(cfg(out, steps=128), progress=False)
     (tmp_path / "s.toml").write_text(
         '[images]\nsynthetic = 1\nsize = 64\n[scan]\npaths = ["learned:run/policy.pt", "spiral"]\n'
         'coverages = ["1/12"]\n[completion]\ncompleters = ["nearest"]\n'
@@ -160,22 +151,7 @@ def test_learned_path_in_a_bench_suite_and_the_figures_script(tmp_path: Path) ->
     # equal scan time: the learned path spends the spiral's time
     assert float(learned[0]["scan_time_s"]) == pytest.approx(float(spiral[0]["scan_time_s"]), rel=1e-6)
     md = tmp_path / "rl.md"
-    assert (
-        eval_rl.main(
-            [
-                "--policy",
-                str(out / "policy.pt"),
-                "--n",
-                "2",
-                "--coverages",
-                "0.08",
-                "--completers",
-                "nearest",
-                "--out",
-                str(md),
-            ]
-        )
-        == 0
-    )
+    argv = ["eval", "rl", "--policy", out / "policy.pt", "--n", "2", "--coverages", "0.08"]
+    assert cli(*argv, "--completers", "nearest", "--out", md).code == 0
     text = md.read_text()
-    assert "learned / best fixed" in text and "steps/s" in text
+    assert "learned / best fixed" in text and "steps/s" in text and "Command: `pstem eval rl --policy" in text

@@ -144,8 +144,8 @@ def test_waypoints_outside_the_image_are_rejected() -> None:
 
 def test_path_constructor_validates() -> None:
     with pytest.raises(InputError, match="positions must have shape"):
-        scanpaths.Path("waypoints", (8, 8), np.zeros((3, 3)), np.zeros(3, bool))
+        scanpaths.ScanPath("waypoints", (8, 8), np.zeros((3, 3)), np.zeros(3, bool))
     with pytest.raises(InputError, match="NaN or inf"):
-        scanpaths.Path("waypoints", (8, 8), np.array([[0.0, np.inf]]), np.zeros(1, bool))
+        scanpaths.ScanPath("waypoints", (8, 8), np.array([[0.0, np.inf]]), np.zeros(1, bool))
     with pytest.raises(InputError, match="jumps must be sorted"):
-        scanpaths.Path("waypoints", (8, 8), np.zeros((3, 2)), np.zeros(3, bool), np.array([0]))
+        scanpaths.ScanPath("waypoints", (8, 8), np.zeros((3, 2)), np.zeros(3, bool), np.array([0]))

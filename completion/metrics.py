@@ -1,7 +1,8 @@
-"""Scores of one completion against its truth.
+"""Scores of a completion against its truth, and intervals over many of them.
 
-All functions take ``(H, W)`` float images with intensities in [0, 1] (``data_range`` 1) and
-return plain floats or small arrays, so a benchmark row is a flat dict.
+All scores take ``(H, W)`` float images with intensities in [0, 1] (``data_range`` 1) and
+return plain floats or small arrays, so a benchmark row is a flat dict. ``rl`` and
+``benchmarks`` both score with this module.
 
 - :func:`ssim` is the original Gaussian-window SSIM (Wang et al. 2004: window sigma 1.5 px,
   K1 = 0.01, K2 = 0.03, population statistics), i.e. scikit-image's ``structural_similarity``
@@ -10,6 +11,8 @@ return plain floats or small arrays, so a benchmark row is a flat dict.
   the nearest sampled pixel, as Ede & Beanland showed error growing away from the path.
 - :func:`defect_recall` asks, for every planted vacancy and substitution of a synthetic
   specimen, whether the completion still shows it.
+- :func:`bootstrap_ci` (a mean) and :func:`ratio_ci` (a ratio of paired means) give 95 %
+  percentile bootstrap intervals over images.
 """
 
 from __future__ import annotations
@@ -171,3 +174,32 @@ def defect_recall(
         return math.nan, 0
     ratio = c_pred[counts] / c_true[counts]
     return float(np.mean(ratio >= keep)), n
+
+
+# --------------------------------------------------------------------------- intervals
+def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n) indices of bootstrap resamples of n items."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def bootstrap_ci(values: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): the mean and its 95 % percentile bootstrap interval (NaNs dropped)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    if len(v) == 1:
+        return float(v[0]), float(v[0]), float(v[0])
+    means = v[_resamples(len(v), n_boot, seed)].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def ratio_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+    """Ratio of mean values ``a / b`` (paired per image, e.g. MSE of two paths on the same
+    specimens) with a paired 95 % bootstrap interval: (ratio, low, high)."""
+    idx = _resamples(len(a), n_boot, seed)
+    ratios = a[idx].mean(axis=1) / b[idx].mean(axis=1)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    r = float(a.mean() / b.mean()) if b.mean() > 0 else math.nan
+    return r, float(lo), float(hi)

@@ -5,110 +5,76 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from benchmarks.cli import main
-
-
-def _exit_code(argv: list[str]) -> int | str | None:
-    """Exit status of ``pstem argv``, whether argparse exits or ``main`` returns."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
+Cli = Callable[..., Any]
 
 
 def _png_ok(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
 
 
-def test_paths_draws_every_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_paths_draws_every_kind(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "sub" / "paths.png"
-    assert main(["paths", "--size", "64", "--coverage", "1/20", "-o", str(out)]) == 0
-    assert _png_ok(out)
-    text = capsys.readouterr().out
+    run = cli("paths", "--size", "64", "--coverage", "1/20", "-o", out)
+    assert run.code == 0 and _png_ok(out)
     for kind in ("raster", "spiral", "lissajous", "random", "waypoints"):
-        assert kind in text
+        assert kind in run.out
 
 
-def test_specimens_gallery(tmp_path: Path) -> None:
+def test_specimens_gallery(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "s.png"
-    assert main(["specimens", "-n", "2", "--size", "48", "-o", str(out)]) == 0
+    assert cli("specimens", "-n", "2", "--size", "48", "-o", out).code == 0
     assert _png_ok(out)
 
 
-def test_simulate_a_synthetic_specimen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulate_a_synthetic_specimen(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "scan.npz"
     png = tmp_path / "scan.png"
-    code = main(
-        [
-            "simulate",
-            "--synthetic",
-            "96",
-            "--path",
-            "lissajous",
-            "--coverage",
-            "0.1",
-            "--dose",
-            "20",
-            "-o",
-            str(out),
-            "--png",
-            str(png),
-        ]
-    )
-    assert code == 0
+    run = cli(
+        "simulate", "--synthetic", "96", "--path", "lissajous", "--coverage", "0.1", "--dose", "20", "-o", out,
+        "--png", png,
+    )  # fmt: skip
+    assert run.code == 0
     with np.load(out) as z:
         assert z["values"].shape == (96, 96) and z["mask"].dtype == bool
         assert abs(z["mask"].mean() - 0.1) <= 0.005
         assert z["trajectory"].shape == z["commanded"].shape
     assert _png_ok(png)
-    assert "lissajous at coverage" in capsys.readouterr().out
+    assert "lissajous at coverage" in run.out
 
 
-def test_simulate_a_user_image_with_waypoints(tmp_path: Path) -> None:
+def test_simulate_a_user_image_with_waypoints(tmp_path: Path, cli: Cli) -> None:
     img = np.random.default_rng(0).random((40, 50))
     np.save(tmp_path / "img.npy", img)
     np.save(tmp_path / "wp.npy", np.array([[0.0, 0.0], [49.0, 39.0], [0.0, 39.0]]))
     out = tmp_path / "scan.npz"
-    assert (
-        main(
-            [
-                "simulate",
-                str(tmp_path / "img.npy"),
-                "--path",
-                "waypoints",
-                "--waypoints",
-                str(tmp_path / "wp.npy"),
-                "--coverage",
-                "0.03",
-                "--preset",
-                "ideal",
-                "-o",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    run = cli(
+        "simulate", tmp_path / "img.npy", "--path", "waypoints", "--waypoints", tmp_path / "wp.npy", "--coverage",
+        "0.03", "--preset", "ideal", "-o", out,
+    )  # fmt: skip
+    assert run.code == 0
     with np.load(out) as z:
         assert z["mask"].sum() == round(0.03 * 2000)
 
 
-def test_presets_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["presets"]) == 0
-    text = capsys.readouterr().out
+def test_presets_lists_every_preset(cli: Cli) -> None:
+    run = cli("presets")
+    assert run.code == 0
     for name in ("ideal", "typical", "fast-coils", "slow-coils"):
-        assert name in text
+        assert name in run.out
 
 
 @pytest.mark.parametrize(
     "argv,match",
     [
         (["paths", "--coverage", "2"], "must be in (0, 1]"),
-        (["paths", "--coverage", "abc"], "expected a fraction"),
+        (["paths", "--coverage", "abc"], "a coverage must look like"),
         (["paths", "--preset", "nope"], "preset must be one of"),
         (["paths", "--size", "10"], "--size must be in [64, 2048]"),
         (["paths", "--kinds", "zigzag"], "unknown path kind"),
@@ -121,27 +87,33 @@ def test_presets_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert _exit_code(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    run = cli(*argv)
+    assert run.code == 2
+    err = run.err.strip().splitlines()
     assert match in err[-1]
-    assert "Traceback" not in "\n".join(err)
+    assert "Traceback" not in run.err
     assert not list(tmp_path.iterdir())  # nothing written
 
 
-def test_output_that_is_a_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _exit_code(["paths", "--size", "64", "-o", str(tmp_path)]) == 2
-    assert "is a directory" in capsys.readouterr().err
+def test_output_that_is_a_directory_is_refused(tmp_path: Path, cli: Cli) -> None:
+    run = cli("paths", "--size", "64", "-o", tmp_path)
+    assert run.code == 2 and "is a directory" in run.err
 
 
-def test_speed_script_prints_ratios(capsys: pytest.CaptureFixture[str]) -> None:
-    from benchmarks.speed_scanpaths import main as speed_main
+def test_speed_prints_ratios(cli: Cli) -> None:
+    run = cli("speed", "--quick")
+    assert run.code == 0
+    assert run.out.count("numba / twin") == 3 and "numba / lfilter" in run.out and "simulate" in run.out
 
-    assert speed_main(["--quick"]) == 0
-    text = capsys.readouterr().out
-    assert text.count("numba / twin") == 3 and "numba / lfilter" in text and "simulate" in text
+
+def test_version_and_a_group_without_its_subcommand(cli: Cli) -> None:
+    run = cli("--version")
+    assert run.code == 0 and run.out.startswith("pstem ")
+    run = cli("eval")
+    assert run.code == 2 and "completion" in run.out and "rl" in run.out  # the group's help
 
 
 def _pstem() -> str | None:
@@ -153,15 +125,20 @@ def _pstem() -> str | None:
 def test_console_script_help() -> None:
     res = subprocess.run([str(_pstem()), "--help"], capture_output=True, text=True, check=False)
     assert res.returncode == 0
-    for word in ("paths", "specimens", "simulate", "presets", "speed", "examples"):
+    for word in ("paths", "specimens", "simulate", "presets", "speed", "eval", "examples"):
         assert word in res.stdout
 
 
 def test_module_runs_without_console_script() -> None:
-    res = subprocess.run(
-        [sys.executable, "-m", "benchmarks.cli", "presets"], capture_output=True, text=True, check=False
-    )
+    res = subprocess.run([sys.executable, "-m", "pstem", "presets"], capture_output=True, text=True, check=False)
     assert res.returncode == 0 and "typical" in res.stdout
+
+
+def test_help_of_a_command_does_not_load_the_others() -> None:
+    """``pstem presets`` needs neither torch nor SB3: a command's module is imported when it runs."""
+    code = "import sys; from pstem.app import main; main(['presets']); print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip().endswith("False")
 
 
 @pytest.mark.parametrize("size", [64, 256, 512, 1024])
@@ -185,47 +162,43 @@ def _tiny_checkpoint(path: Path) -> Path:
     return path
 
 
-def test_complete_a_simulated_npz_and_tiff_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_complete_a_simulated_npz_and_tiff_pair(tmp_path: Path, cli: Cli) -> None:
     import tifffile
 
     ckpt = _tiny_checkpoint(tmp_path / "tiny.pt")
     scan = tmp_path / "scan.npz"
-    assert main(["simulate", "--synthetic", "64", "--coverage", "0.1", "-o", str(scan)]) == 0
+    assert cli("simulate", "--synthetic", "64", "--coverage", "0.1", "-o", scan).code == 0
     out = tmp_path / "done.tif"
-    assert main(["complete", str(scan), "--model", str(ckpt), "-o", str(out)]) == 0
+    assert cli("complete", scan, "--model", ckpt, "-o", out).code == 0
     img = tifffile.imread(out)
     assert img.shape == (64, 64) and img.dtype == np.float32 and 0 <= img.min() and img.max() <= 1
     with np.load(scan) as z:
         tifffile.imwrite(tmp_path / "v.tif", z["values"])
         tifffile.imwrite(tmp_path / "m.tif", z["mask"].astype(np.uint8))
-    out2 = tmp_path / "lin.tif"
-    assert (
-        main(["complete", str(tmp_path / "v.tif"), str(tmp_path / "m.tif"), "--model", "linear", "-o", str(out2)]) == 0
-    )
-    assert "with linear" in capsys.readouterr().out
+    run = cli("complete", tmp_path / "v.tif", tmp_path / "m.tif", "--model", "linear", "-o", tmp_path / "lin.tif")
+    assert run.code == 0 and "with linear" in run.out
 
 
 @pytest.mark.parametrize(
     "argv,match",
     [
         (["complete"], "give SCAN"),
-        (["complete", "v.npy"], "no such file"),
+        (["complete", "v.npy", "m.npy"], "no such file"),
         (["complete", "--model", "bicubic", "--demo"], "completer must be one of"),
         (["complete", "--model", "missing.pt", "--demo"], "no such checkpoint"),
+        (["complete", "--device", "tpu", "--demo"], "device must be one of"),
     ],
 )
 def test_complete_bad_input(
-    argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    if argv[1:2] == ["v.npy"]:
-        argv = [*argv, "m.npy"]
-    assert _exit_code(argv) == 2
-    assert match in capsys.readouterr().err
+    run = cli(*argv)
+    assert run.code == 2 and match in run.err and "Traceback" not in run.err
 
 
-def test_complete_demo_with_the_shipped_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_complete_demo_with_the_shipped_model(tmp_path: Path, cli: Cli) -> None:
     out = tmp_path / "demo.png"
-    assert main(["complete", "--demo", "-o", str(out)]) == 0
-    assert _png_ok(out)
-    assert "MSE vs noise-free truth" in capsys.readouterr().out
+    run = cli("complete", "--demo", "-o", out)
+    assert run.code == 0 and _png_ok(out)
+    assert "MSE vs noise-free truth" in run.out

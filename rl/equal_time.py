@@ -1,8 +1,8 @@
-"""Fixed paths at equal scan time, the yardstick of a learned path.
+"""Fixed paths at equal scan time: the yardstick of a learned path.
 
 A learned path spends a scan-time budget; a fair fixed path spends the same. For each kind the
-coverage is solved (bisection) so that its simulated scan time under the preset matches the
-budget, then the specimen is scanned along it.
+coverage is solved (bisection on :func:`scanpaths.scan_time`, which needs no image) so that the
+path's scan time under the preset matches the budget, then the specimen is scanned along it.
 """
 
 from __future__ import annotations
@@ -13,22 +13,18 @@ import numpy as np
 
 import scanpaths
 from scanpaths.errors import InputError
+from scanpaths.physics import Preset, get_preset
+
+__all__ = ["FIXED_KINDS", "coverage_for_time", "fixed_scan"]
 
 #: Fixed path kinds a learned path is compared with.
 FIXED_KINDS: tuple[str, ...] = ("spiral", "lissajous", "grid", "serpentine")
 
 
 @lru_cache(maxsize=256)
-def coverage_for_time(kind: str, size: int, preset: str, budget_s: float) -> float:
-    """The coverage at which a ``kind`` path on a ``size`` px field takes ``budget_s`` to scan.
-
-    The result is the largest coverage whose scan time does not exceed the budget (to 1 %).
-    """
-    blank = np.zeros((size, size))
-
+def _coverage_for_time(kind: str, size: int, preset: Preset, budget_s: float) -> float:
     def time_of(cov: float) -> float:
-        path = scanpaths.make_path(kind, (size, size), coverage=cov, seed=0)
-        return scanpaths.simulate(blank, path, preset=preset, seed=0).time_s
+        return scanpaths.scan_time(scanpaths.make_path(kind, (size, size), coverage=cov, seed=0), preset)
 
     lo, hi = 0.004, 0.5
     while True:  # the sparsest coverage the kind can reach on this field
@@ -52,8 +48,17 @@ def coverage_for_time(kind: str, size: int, preset: str, budget_s: float) -> flo
     return lo
 
 
+def coverage_for_time(kind: str, size: int, preset: str | Preset, budget_s: float) -> float:
+    """The coverage at which a ``kind`` path on a ``size`` px field takes ``budget_s`` to scan.
+
+    The result is the largest coverage whose scan time does not exceed the budget (to 1 %).
+    ``preset`` is a name or a :class:`scanpaths.Preset`.
+    """
+    return _coverage_for_time(kind, int(size), get_preset(preset), float(budget_s))
+
+
 def fixed_scan(
-    kind: str, image: np.ndarray, budget_s: float, preset: str = "typical", seed: int = 0
+    kind: str, image: np.ndarray, budget_s: float, preset: str | Preset = "typical", seed: int = 0
 ) -> scanpaths.PartialScan:
     """Scan ``image`` (square, H = W) along a ``kind`` path that takes ``budget_s``."""
     size = image.shape[0]

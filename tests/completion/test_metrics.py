@@ -1,4 +1,4 @@
-"""Benchmark metrics: SSIM, PSNR, error vs distance, error maps, defect recall, bootstrap."""
+"""Completion metrics: SSIM, PSNR, error vs distance, error maps, defect recall, bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from scipy import ndimage
 
 import scanpaths
-from benchmarks import metrics
-from benchmarks.report import bootstrap_ci
+from completion import metrics
+from completion.metrics import bootstrap_ci, ratio_ci
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,12 @@ def test_bootstrap_interval_holds_the_mean_and_repeats() -> None:
     assert bootstrap_ci(v) == (m, lo, hi)
     assert bootstrap_ci(np.array([2.0])) == (2.0, 2.0, 2.0)
     assert all(math.isnan(x) for x in bootstrap_ci(np.array([np.nan])))
+
+
+def test_paired_ratio_interval() -> None:
+    rng = np.random.default_rng(0)
+    b = rng.uniform(1, 2, 40)
+    a = 0.8 * b * rng.uniform(0.95, 1.05, 40)
+    r, lo, hi = ratio_ci(a, b)
+    assert lo < r < hi < 1 and r == pytest.approx(a.mean() / b.mean())
+    assert ratio_ci(a, b) == (r, lo, hi)

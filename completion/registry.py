@@ -1,0 +1,84 @@
+"""The completers by name: the one list that the CLI, suites, figures and agents read.
+
+``COMPLETERS`` maps a name to a :class:`CompleterKind`: the classical fills of
+:mod:`completion.baselines`, the shipped generators ``gan-mse`` and ``gan-gan``, and any
+generator checkpoint file (a name ending in ``.pt`` or holding a path separator). Register your
+own completer with :func:`register_completer`; ``pstem complete --model``, suite files and
+``get_completer`` all accept it at once.
+
+>>> c = get_completer("harmonic")
+>>> type(c).__name__
+'HarmonicCompleter'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scanpaths.registry import Registry
+
+from .base import Completer
+from .baselines import BASELINES
+from .neural import load_checkpoint, load_default
+
+__all__ = ["COMPLETERS", "CompleterKind", "get_completer", "register_completer"]
+
+
+@dataclass(frozen=True)
+class CompleterKind:
+    """A registered completer.
+
+    Attributes:
+        family: ``classical`` (no learned weights, CPU) or ``neural``.
+        make: ``make(arg, device, precision) -> Completer``; ``arg`` is the file of a
+            checkpoint name, None for a plain name.
+    """
+
+    family: str
+    make: Callable[[str | None, str, str], Completer]
+
+
+#: Every completer name (and the ``FILE.pt`` form).
+COMPLETERS: Registry[CompleterKind] = Registry("completer")
+
+
+def register_completer(
+    name: str, make: Callable[[str | None, str, str], Completer], *, family: str = "classical", help: str = ""
+) -> CompleterKind:
+    """Add a completer under ``name`` (``make(arg, device, precision)`` builds it)."""
+    return COMPLETERS.register(name, CompleterKind(family, make), help=help)
+
+
+def _first_line(cls: type) -> str:
+    return (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
+
+
+for _name, _cls in BASELINES.items():
+    register_completer(_name, lambda arg, device, precision, cls=_cls: cls(), help=_first_line(_cls))
+register_completer(
+    "gan-mse",
+    lambda arg, device, precision: load_default("mse", device=device, precision=precision),
+    family="neural",
+    help="the shipped generator, trained on MSE (the default)",
+)
+register_completer(
+    "gan-gan",
+    lambda arg, device, precision: load_default("gan", device=device, precision=precision),
+    family="neural",
+    help="the shipped generator, adversarially fine-tuned (sharper texture)",
+)
+COMPLETERS.register_pattern(
+    "FILE.pt",
+    lambda name: name.endswith(".pt") or os.sep in name,
+    CompleterKind("neural", lambda arg, device, precision: load_checkpoint(arg, device=device, precision=precision)),
+    help="a generator file written by pstem train-gan (generator_*.pt or last.pt)",
+)
+
+
+def get_completer(name: str, device: str = "auto", precision: str = "auto") -> Completer:
+    """A completer by name (see :data:`COMPLETERS`); ``device`` and ``precision`` apply to
+    generators (see :class:`completion.neural.NeuralCompleter`)."""
+    found = COMPLETERS.resolve(name)
+    return found.value.make(found.arg, device, precision)

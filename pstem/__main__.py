@@ -1,0 +1,7 @@
+"""``python -m pstem``: the same as the ``pstem`` command."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())
