@@ -1,4 +1,4 @@
-"""``pstem paths``, ``specimens``, ``simulate``, ``presets`` and ``speed``: the scan simulator."""
+"""``pstem paths``, ``specimens``, ``simulate`` and ``presets``: the scan simulator."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import scanpaths
 from benchmarks import plotting
 from benchmarks.panels import paths_panel, specimen_gallery
+from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
-from scanpaths.speed import speed_report
 
 from .options import coverage, out_file, prepare
 
@@ -88,18 +88,19 @@ def _simulate(args: argparse.Namespace) -> int:
     path = scanpaths.make_path(args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra)
     scan = scanpaths.simulate(image, path, preset=args.preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell)
     prepare(args.out)
-    np.savez_compressed(
-        args.out,
-        values=scan.values,
-        mask=scan.mask,
-        counts=scan.counts,
-        trajectory=scan.trajectory.astype(np.float32),
-        commanded=scan.commanded.astype(np.float32),
-        blanked=scan.blanked,
-        truth=image.astype(np.float32),
-        time_s=scan.time_s,
-        dwell_s=scan.dwell_s,
-    )
+    with atomic_write(args.out) as fh:  # to a file object: the name given, no ".npz" appended
+        np.savez_compressed(
+            fh,
+            values=scan.values,
+            mask=scan.mask,
+            counts=scan.counts,
+            trajectory=scan.trajectory.astype(np.float32),
+            commanded=scan.commanded.astype(np.float32),
+            blanked=scan.blanked,
+            truth=image.astype(np.float32),
+            time_s=scan.time_s,
+            dwell_s=scan.dwell_s,
+        )
     dose = "no dose noise" if scan.dose_e is None else f"{scan.dose_e:.3g} e-"
     print(
         f"{source}: {args.path} at coverage {scan.coverage:.4f} (1/{1 / scan.coverage:.1f}), "
@@ -140,11 +141,6 @@ def _presets(_args: argparse.Namespace) -> int:
             f"{p.settle_s * 1e6:>9.1f} {jit:>9.3f} {p.drift_nm_per_s:>10.3f}"
         )
         print(f"{'':<11} {p.description}")
-    return 0
-
-
-def _speed(args: argparse.Namespace) -> int:
-    print(speed_report(quick=args.quick))
     return 0
 
 
@@ -197,10 +193,3 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
     elif name == "presets":
         p.description = "List the physics presets and the numbers behind them."
         p.set_defaults(func=_presets)
-    elif name == "speed":
-        p.description = (
-            "Time the scan simulator's Numba kernels against plain Python/NumPy and scipy.signal.lfilter, and a "
-            "full 2048x2048 typical-physics scan at 1/20 coverage, on one core."
-        )
-        p.add_argument("--quick", action="store_true", help="smaller inputs (a few seconds)")
-        p.set_defaults(func=_speed)

@@ -64,8 +64,9 @@ def atomic_write(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)  # reopened by name: writers that look at ``fh.name`` (tifffile) see a path
     try:
-        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
+        with open(tmp, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -16,6 +16,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from .common import atomic_write
 from .errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "load_image", "normalise", "read_array", "save_image"]
@@ -137,12 +138,15 @@ def _read(p: Path, key: str | None) -> Any:
 
 
 def save_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Save a (H, W) image as float32 TIFF (.tif/.tiff) or .npy, chosen by the suffix."""
+    """Save a (H, W) image as float32 TIFF (.tif/.tiff) or .npy, chosen by the suffix; the file
+    appears whole or not at all (:func:`scanpaths.common.atomic_write`)."""
     p = Path(path)
     arr = np.asarray(image, dtype=np.float32)
     if p.suffix.lower() in _TIFF:
-        tifffile.imwrite(p, arr)
+        with atomic_write(p) as fh:
+            tifffile.imwrite(fh, arr)
     elif p.suffix.lower() == ".npy":
-        np.save(p, arr)
+        with atomic_write(p) as fh:
+            np.save(fh, arr)
     else:
         raise InputError(f"{p}: save as .tif, .tiff or .npy")
