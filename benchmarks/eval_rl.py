@@ -39,7 +39,7 @@ from scanpaths.common import parse_coverage, write_text_atomic
 from scanpaths.errors import ConfigError, InputError
 from scanpaths.seeds import BENCHMARK
 
-__all__ = ["RLFigures", "env_steps_per_s", "run"]
+__all__ = ["RLFigures", "env_speed_report", "env_steps_per_s", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,9 @@ class RLFigures:
         return out
 
 
-def env_steps_per_s(config: EnvConfig, episodes: int = 40) -> float:
+def env_steps_per_s(config: EnvConfig, episodes: int = 40, completer: str = "harmonic") -> float:
     """Steps/s of the environment with random actions (specimens cached after one pass)."""
-    env = make_env(replace(config, reward_mode="final", completer="harmonic"), seeds=list(range(8)))
+    env = make_env(replace(config, reward_mode="final", completer=completer), seeds=list(range(8)))
     rng = np.random.default_rng(0)
     for ep in range(8):  # warm: compile, and generate the 8 specimens
         env.reset(seed=ep)
@@ -98,6 +98,31 @@ def env_steps_per_s(config: EnvConfig, episodes: int = 40) -> float:
             done = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))[2]
             n += 1
     return n / (time.perf_counter() - t0)
+
+
+def env_speed_report(multiples: tuple[int, ...] = (1, 4, 16, 64), steps: int = 4000) -> str:
+    """Steps/s of both action styles at budgets of ``multiples`` x the default (a 1/23 spiral's
+    scan time at 96 px), with no reward (the environment's own cost) and with the harmonic
+    reward, and each one's ratio to the default budget: an episode whose cost is linear in its
+    ticks keeps the ratio near 1 as the budget grows (the harmonic reward, paid once per
+    episode, makes longer episodes cheaper per step). About ``steps`` steps per figure."""
+    torch.set_num_threads(1)
+    lines = [
+        "environment steps/s, one core, random actions; ratio to the default budget",
+        f"{'mode':<9} {'reward':<9}" + "".join(f"{f'x{m} budget':>18}" for m in multiples),
+    ]
+    for mode in ("segments", "lines"):
+        cfg = EnvConfig(mode=mode, reference="none")
+        budget = cfg.budget_seconds()
+        per_episode = math.ceil(cfg.budget_ticks() / (cfg.segment_len if mode == "segments" else 96))
+        for completer in ("none", "harmonic"):
+            rates = []
+            for m in multiples:
+                episodes = max(2, steps // (per_episode * m))
+                rates.append(env_steps_per_s(replace(cfg, budget_s=m * budget), episodes, completer=completer))
+            cells = "".join(f"{r:>10.0f} ({r / rates[0]:4.2f})" for r in rates)
+            lines.append(f"{mode:<9} {completer:<9}{cells}")
+    return "\n".join(lines)
 
 
 def _shown_path(path: str | Path) -> str:

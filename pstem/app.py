@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("pstem.bench", "run a benchmark suite (paths x coverages x presets x completers): table and plots"),
     "plot": ("pstem.bench", "redraw a bench run's summary and plots from its results.csv"),
     "eval": ("pstem.evaluate", "the figures of the issues: pstem eval completion, pstem eval rl"),
-    "speed": ("pstem.scan", "time the Numba kernels against their twins (prints ratios)"),
+    "speed": ("pstem.evaluate", "time the Numba kernels against their twins (prints ratios)"),
 }
 
 EPILOG = """\

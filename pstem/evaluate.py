@@ -1,4 +1,4 @@
-"""``pstem eval completion`` and ``pstem eval rl``: the figures the issues name.
+"""``pstem eval completion``, ``pstem eval rl`` and ``pstem speed``: the figures the issues name.
 
 Each writes its Markdown (and the completion figures a CSV) under ``benchmarks/results/`` by
 default and prints it; the options are the fields of
@@ -11,7 +11,9 @@ import argparse
 import shlex
 
 from benchmarks import eval_completion, eval_rl
+from benchmarks.eval_rl import env_speed_report
 from completion.registry import COMPLETERS
+from scanpaths.speed import speed_report
 
 from .options import Option, add_options, config_from, coverage
 
@@ -55,8 +57,19 @@ def _rl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speed(args: argparse.Namespace) -> int:
+    print(speed_report(quick=args.quick))
+    if args.env:
+        print()
+        print(env_speed_report(steps=800 if args.quick else 4000))
+    return 0
+
+
 def configure(name: str, p: argparse.ArgumentParser) -> None:
-    """Add ``eval completion`` and ``eval rl`` under ``pstem eval``."""
+    """Add ``eval completion`` and ``eval rl`` under ``pstem eval``, or the arguments of ``pstem speed``."""
+    if name == "speed":
+        _configure_speed(p)
+        return
     sub = p.add_subparsers(dest="figures", metavar="FIGURES")
     c = sub.add_parser(
         "completion",
@@ -77,3 +90,18 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
     )
     add_options(r, eval_rl.RLFigures(), RL_OPTIONS)
     r.set_defaults(func=_rl, build=lambda a: config_from(a, eval_rl.RLFigures(), RL_OPTIONS), options=RL_OPTIONS)
+
+
+def _configure_speed(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Time the scan simulator's Numba kernels against plain Python/NumPy and scipy.signal.lfilter, and a "
+        "full 2048x2048 typical-physics scan at 1/20 coverage, on one core."
+    )
+    p.add_argument("--quick", action="store_true", help="smaller inputs (a few seconds)")
+    p.add_argument(
+        "--env",
+        action="store_true",
+        help="also the adaptive-scan environments' steps/s at 1, 4, 16 and 64 x the default budget "
+        "(an episode's cost is linear in its ticks when the ratios stay near 1)",
+    )
+    p.set_defaults(func=_speed)
