@@ -38,7 +38,7 @@ from completion.device import set_threads
 from completion.metrics import blurred
 from completion.registry import COMPLETERS, get_completer
 from scanpaths.common import atomic_write, write_text_atomic
-from scanpaths.errors import ConfigError, InputError
+from scanpaths.errors import ConfigError, field_errors
 from scanpaths.seeds import BENCHMARK
 
 from .references import EDE_BEANLAND_2020, EDE_BEANLAND_2020_INVERSE_COVERAGES
@@ -99,10 +99,8 @@ class CompletionFigures:
         if not self.models:
             raise ConfigError("models", "must name at least one generator")
         for m in self.models:
-            try:
+            with field_errors("models", "completer "):
                 COMPLETERS.resolve(m)
-            except InputError as exc:
-                raise ConfigError("models", str(exc).removeprefix("completer ")) from None
         for k in self.kinds or ():
             if k not in scanpaths.PATH_KINDS:
                 raise ConfigError(

@@ -36,7 +36,7 @@ from rl.evaluation import evaluate
 from rl.make import make_env
 from rl.policy_file import DEFAULT_POLICY, load_policy
 from scanpaths.common import parse_coverage, write_text_atomic
-from scanpaths.errors import ConfigError, InputError
+from scanpaths.errors import ConfigError, field_errors
 from scanpaths.seeds import BENCHMARK
 
 __all__ = ["RLFigures", "env_speed_report", "env_steps_per_s", "run"]
@@ -64,20 +64,16 @@ class RLFigures:
 
     def resolved(self) -> RLFigures:
         """A checked copy (coverages as floats)."""
-        try:
+        with field_errors("coverages"):
             covs = tuple(parse_coverage(c) for c in self.coverages)
-        except InputError as exc:
-            raise ConfigError("coverages", str(exc)) from None
         out = replace(self, coverages=covs)
         if not 1 <= out.n <= len(BENCHMARK):
             raise ConfigError("n", f"must be at least 1, got {out.n}")
         if not covs:
             raise ConfigError("coverages", "must hold at least one coverage")
         for c in out.completers:
-            try:
+            with field_errors("completers", "completer "):
                 COMPLETERS.resolve(c)
-            except InputError as exc:
-                raise ConfigError("completers", str(exc).removeprefix("completer ")) from None
         return out
 
 

@@ -43,7 +43,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 import scanpaths
-from scanpaths.errors import ConfigError, InputError
+from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.seeds import VALIDATION
 
 from .baselines import HarmonicCompleter
@@ -123,10 +123,8 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """A copy with every derived default filled in, checked (raises :class:`ConfigError`)."""
-        try:
+        with field_errors("data"):
             data = self.data.resolved()
-        except ConfigError as exc:
-            raise exc.under("data") from None
         out = dataclasses.replace(self, data=data)
         out.validate()
         return out
@@ -156,14 +154,10 @@ class TrainConfig:
             raise ConfigError("val_size", f"must be at most {len(VALIDATION)}, got {self.val_size}")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision", f"must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
-        try:
+        with field_errors("device", "device "):
             pick_device(self.device)
-        except InputError as exc:
-            raise ConfigError("device", str(exc).removeprefix("device ")) from None
-        try:
+        with field_errors("data"):
             self.data.validate()
-        except ConfigError as exc:
-            raise exc.under("data") from None
 
 
 def _validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:

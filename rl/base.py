@@ -53,7 +53,8 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     """Adaptive partial scanning of one specimen per episode (see the module docstring).
 
     Args:
-        config: the settings (:class:`rl.config.EnvConfig`; its ``mode`` must be this class's).
+        config: the settings (:class:`rl.config.EnvConfig`; its ``mode`` must be this class's),
+            or None to build them from ``settings`` (keyword fields of EnvConfig).
         images: optional list of (H, W) images in [0, 1] to draw crops from (the user's data);
             by default, synthetic specimens of ``size`` px.
         seeds: synthetic specimen seeds to draw from (default: ``pool_size`` seeds of the RL
@@ -67,13 +68,18 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def __init__(
         self,
-        config: EnvConfig,
+        config: EnvConfig | None = None,
         *,
         images: list[np.ndarray] | None = None,
         seeds: list[int] | None = None,
         render_mode: str | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__()
+        if config is None:
+            config = EnvConfig(**{"mode": self.mode, **settings})
+        elif settings:
+            raise TypeError("give a config or settings, not both")
         cfg = config.resolved()
         if cfg.mode != self.mode:
             raise InputError(f"{type(self).__name__} is mode {self.mode!r}, the config says {cfg.mode!r}")

@@ -19,7 +19,7 @@ from typing import Any
 import scanpaths
 from completion.device import pick_device
 from completion.registry import COMPLETERS
-from scanpaths.errors import ConfigError, InputError
+from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.physics import Preset, get_preset
 from scanpaths.seeds import EVALUATION, RL_TRAIN
 
@@ -129,10 +129,8 @@ class EnvConfig:
         _choice(self.mode, "mode", MODES)
         size = _int_in(self.size, "size", 32, 1024)
         _int_in(self.obs_size, "obs_size", 36, size)  # SB3's NatureCNN needs 36
-        try:
+        with field_errors("preset", "preset "):
             get_preset(self.preset)
-        except InputError as exc:
-            raise ConfigError("preset", str(exc).removeprefix("preset ")) from None
         if self.budget_s is None:
             if isinstance(self.coverage, bool) or not isinstance(self.coverage, int | float):
                 raise ConfigError("coverage", f"must be a number in (0, 1], got {self.coverage!r}")
@@ -141,10 +139,8 @@ class EnvConfig:
         elif isinstance(self.budget_s, bool) or not 0 < self.budget_s <= 1e6:
             raise ConfigError("budget_s", f"must be in (0, 1e6] s, got {self.budget_s!r}")
         if self.completer != "none":
-            try:
+            with field_errors("completer", "completer "):
                 COMPLETERS.resolve(self.completer)
-            except InputError as exc:
-                raise ConfigError("completer", str(exc).removeprefix("completer ")) from None
         _choice(self.reward_mode, "reward_mode", ("final", "dense"))
         _choice(self.reference, "reference", REFERENCES)
         _int_in(self.pool_size, "pool_size", 1, len(RL_TRAIN))
@@ -257,10 +253,8 @@ class RLConfig:
 
     def resolved(self) -> RLConfig:
         """A copy with the derived defaults filled in (``lr``, the env's ``step_px``), checked."""
-        try:
+        with field_errors("env"):
             env = self.env.resolved()
-        except ConfigError as exc:
-            raise exc.under("env") from None
         lr = self.lr if self.lr is not None else (1e-3 if self.algo == "search" else 3e-4)
         out = replace(self, lr=lr, env=env, search_coverages=tuple(float(c) for c in self.search_coverages))
         out.validate()
@@ -270,10 +264,8 @@ class RLConfig:
         """Raise :class:`ConfigError` naming the first bad field."""
         _choice(self.algo, "algo", ALGOS)
         _choice(self.warm_start, "warm_start", WARM_STARTS)
-        try:
+        with field_errors("env"):
             self.env.validate()
-        except ConfigError as exc:
-            raise exc.under("env") from None
         env = self.env
         if self.warm_start != "none":
             if self.algo != "ppo":
@@ -295,14 +287,10 @@ class RLConfig:
             raise ConfigError("lr", f"must be in (0, 1], got {self.lr:g}")
         if self.ent_coef < 0:
             raise ConfigError("ent_coef", f"must be >= 0, got {self.ent_coef:g}")
-        try:
+        with field_errors("device", "device "):
             pick_device(self.device)
-        except InputError as exc:
-            raise ConfigError("device", str(exc).removeprefix("device ")) from None
-        try:
+        with field_errors("eval_completer", "completer "):
             COMPLETERS.resolve(self.eval_completer)
-        except InputError as exc:
-            raise ConfigError("eval_completer", str(exc).removeprefix("completer ")) from None
         if self.algo == "search":
             if env.mode != "lines":
                 raise ConfigError("algo", "search works in line mode: set the env's mode to lines")

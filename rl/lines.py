@@ -23,6 +23,7 @@ line ends, the sweep's unit normal, the budget left and the lines done (:mod:`rl
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -44,20 +45,8 @@ class LineScanEnv(ScanEnv):
 
     mode = "lines"
 
-    def __init__(
-        self,
-        config: EnvConfig | None = None,
-        *,
-        images: list[np.ndarray] | None = None,
-        seeds: list[int] | None = None,
-        render_mode: str | None = None,
-        **settings: object,
-    ) -> None:
-        if config is None:
-            config = EnvConfig(mode="lines", **settings)  # type: ignore[arg-type]
-        elif settings:
-            raise TypeError("give a config or settings, not both")
-        super().__init__(config, images=images, seeds=seeds, render_mode=render_mode)
+    def __init__(self, config: EnvConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
         self.max_turn = self.config.max_turn
         self.gap = line_gap(self.size, self.budget_ticks * self.step_px)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)

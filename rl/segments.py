@@ -21,6 +21,7 @@ the wrapper :class:`rl.wrappers.ResidualSerpentine`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -43,20 +44,8 @@ class SegmentScanEnv(ScanEnv):
 
     mode = "segments"
 
-    def __init__(
-        self,
-        config: EnvConfig | None = None,
-        *,
-        images: list[np.ndarray] | None = None,
-        seeds: list[int] | None = None,
-        render_mode: str | None = None,
-        **settings: object,
-    ) -> None:
-        if config is None:
-            config = EnvConfig(mode="segments", **settings)  # type: ignore[arg-type]
-        elif settings:
-            raise TypeError("give a config or settings, not both")
-        super().__init__(config, images=images, seeds=seeds, render_mode=render_mode)
+    def __init__(self, config: EnvConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
         cfg = self.config
         self.segment_len = cfg.segment_len
         self.variable_length = cfg.variable_length

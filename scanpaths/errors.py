@@ -6,8 +6,9 @@ parameter and the allowed range, so the CLI can print it without a traceback and
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -91,3 +92,25 @@ class ConfigError(InputError):
     def under(self, prefix: str) -> ConfigError:
         """The same error for this config nested as field ``prefix`` of an outer one."""
         return ConfigError(f"{prefix}.{self.field}", self.detail)
+
+
+@contextlib.contextmanager
+def field_errors(field: str, prefix: str = "") -> Iterator[None]:
+    """Report what goes wrong in the block as the configuration field ``field``.
+
+    A :class:`ConfigError` of a nested config becomes ``field.its_field``; any other
+    :class:`InputError` becomes ``ConfigError(field, message)``, with ``prefix`` (the checked
+    thing's own name, e.g. ``"device "``) taken off the front of the message.
+
+    >>> with field_errors("env"):
+    ...     raise ConfigError("size", "must be at least 32")
+    Traceback (most recent call last):
+    ...
+    scanpaths.errors.ConfigError: env.size must be at least 32
+    """
+    try:
+        yield
+    except ConfigError as exc:
+        raise exc.under(field) from None
+    except InputError as exc:
+        raise ConfigError(field, str(exc).removeprefix(prefix)) from None
