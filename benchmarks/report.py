@@ -139,7 +139,7 @@ def summary_markdown(res: Results, title: str, references: Sequence[Reference] =
         "Metrics: `mse`, `psnr`, `ssim` against the noise-free truth of synthetic specimens (the image itself for "
         "files); `rmse_blur` against the raw image blurred by a 5x5 Gaussian of sigma 2.5 px; defect recall: a planted "
         "vacancy or substitution counts as seen when the completion keeps at least half of its contrast to the "
-        "neighbouring columns (benchmarks/metrics.py).",
+        "neighbouring columns (completion/metrics.py).",
         "",
     ]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Numba hot loops of the scan simulator, each with a plain-Python twin.
 
 The twins (``*_py``) are line-for-line the same arithmetic written without Numba; the tests
-check that kernel and twin agree and ``benchmarks/speed_scanpaths.py`` times one against the
+check that kernel and twin agree and :mod:`scanpaths.speed` (``pstem speed``) times one against the
 other. Inputs are assumed valid: the public functions in ``scanpaths`` check them first.
 
 Pixel convention: pixel ``(row, col)`` covers ``[col - 0.5, col + 0.5) x [row - 0.5, row + 0.5)``

@@ -27,7 +27,7 @@ from .physics import Preset
 from .registry import Registry
 from .scanner import PartialScan, simulate
 
-__all__ = ["STRATEGIES", "FixedPath", "Strategy", "get_strategy", "strategy_names"]
+__all__ = ["STRATEGIES", "FixedPath", "Strategy", "describe", "get_strategy", "strategy_names"]
 
 
 class Strategy(ABC):
