@@ -130,7 +130,7 @@ def add_options(parser: argparse.ArgumentParser, defaults: Any, options: Sequenc
     for opt in options:
         cls, name, default = _walk(defaults, opt.field)
         hint = _field_type(cls, name)
-        text = opt.help or field_docs(cls).get(name, "")
+        text = (opt.help or field_docs(cls).get(name, "")).rstrip(".")
         shown = opt.shown(default) if opt.shown is not None and default is not None else default
         kw: dict[str, Any] = {"dest": opt.dest, "default": argparse.SUPPRESS}
         if hint is bool:
@@ -147,8 +147,8 @@ def add_options(parser: argparse.ArgumentParser, defaults: Any, options: Sequenc
                 text += f" (default {shown:g})" if isinstance(shown, float) else f" (default {shown})"
         if opt.choices is not None:
             kw["choices"] = list(opt.choices)
-        if opt.metavar is not None:
-            kw["metavar"] = opt.metavar
+        if hint is not bool and opt.choices is None:
+            kw["metavar"] = opt.metavar or opt.flags[-1].lstrip("-").upper().replace("-", "_")
         parser.add_argument(*opt.flags, help=text.replace("%", "%%"), **kw)
 
 
