@@ -78,6 +78,8 @@ class Completer(ABC):
 
     #: short name used by the CLI and the benchmarks
     name: str = "completer"
+    #: one line on what it does, for help texts and tables
+    summary: str = ""
 
     def complete(self, values: Any, mask: Any) -> np.ndarray:
         """Complete one partial scan: (H, W) values and mask -> (H, W) float32 image in [0, 1]."""

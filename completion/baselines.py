@@ -52,6 +52,7 @@ class NearestCompleter(Completer):
     """Nearest-sample fill."""
 
     name = "nearest"
+    summary = "each pixel takes the value of the nearest sample"
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         _, (iy, ix) = ndimage.distance_transform_edt(~mask, return_indices=True)
@@ -62,6 +63,7 @@ class LinearCompleter(Completer):
     """Delaunay piecewise-linear interpolation, nearest sample outside the hull."""
 
     name = "linear"
+    summary = "Delaunay piecewise-linear interpolation (nearest sample outside the hull)"
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         ys, xs = np.nonzero(mask)
@@ -97,6 +99,7 @@ class HarmonicCompleter(Completer):
     """Laplace (harmonic) inpainting by one sparse direct solve."""
 
     name = "harmonic"
+    summary = "Laplace inpainting, the smoothest fill"
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h, w = values.shape
@@ -138,6 +141,7 @@ class TVCompleter(Completer):
     """
 
     name = "tv"
+    summary = "total-variation inpainting (edge-preserving), from the harmonic fill"
 
     def __init__(self, iterations: int = 150) -> None:
         if not 1 <= int(iterations) <= 100_000:
@@ -181,6 +185,7 @@ class FourierCompleter(Completer):
     """
 
     name = "fourier"
+    summary = "sparse-spectrum inpainting (continues lattices across gaps)"
 
     def __init__(self, iterations: int = 60) -> None:
         if not 2 <= int(iterations) <= 10_000:
@@ -200,6 +205,7 @@ class LatticeCompleter(FourierCompleter):
     """Lattice fill (:func:`completion.lattice.lattice_fill`) started from the sparse-spectrum fill."""
 
     name = "lattice"
+    summary = "least-squares fit of the lattice's Fourier peaks, kept where cross-validation says it helps"
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return lattice_refine(values, mask, super()._complete(values, mask))

@@ -51,12 +51,8 @@ def register_completer(
     return COMPLETERS.register(name, CompleterKind(family, make), help=help)
 
 
-def _first_line(cls: type) -> str:
-    return (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
-
-
 for _name, _cls in BASELINES.items():
-    register_completer(_name, lambda arg, device, precision, cls=_cls: cls(), help=_first_line(_cls))
+    register_completer(_name, lambda arg, device, precision, cls=_cls: cls(), help=_cls.summary)
 register_completer(
     "gan-mse",
     lambda arg, device, precision: load_default("mse", device=device, precision=precision),

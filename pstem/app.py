@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "specimens": ("pstem.scan", "draw a gallery of synthetic specimens with their planted defects"),
     "simulate": ("pstem.scan", "simulate a partial scan of an image file or a synthetic specimen (.npz)"),
     "presets": ("pstem.scan", "list the microscope physics presets and the numbers behind them"),
+    "components": ("pstem.components", "list every path kind, preset, completer and scan strategy by name"),
     "complete": ("pstem.complete", "complete a partial scan with the shipped generator or a baseline (TIFF out)"),
     "train-gan": ("pstem.train", "train the completion generator (MSE, then adversarial); CUDA and torchrun aware"),
     "train-rl": ("pstem.train", "train an agent that picks each next scan segment or line (SB3 PPO, SAC, search)"),

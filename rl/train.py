@@ -1,4 +1,4 @@
-"""``pstem train-rl``: train an SB3 agent on ``partialstem/AdaptiveScan-v0``.
+"""``pstem train-rl``: train an SB3 agent on the adaptive-scan environments (:mod:`rl.make`).
 
 PPO by default (SAC and sb3-contrib's RecurrentPPO selectable), with :class:`ScanExtractor`,
 vectorised environments (in subprocesses with ``subproc``), a progress bar, TensorBoard when it

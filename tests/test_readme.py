@@ -27,3 +27,13 @@ def test_readme_has_two_setup_commands_and_ci_runs_them() -> None:
 def test_readme_pictures_exist() -> None:
     for ref in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text()):
         assert (ROOT / ref).is_file(), ref
+
+
+def test_readme_component_tables_are_the_registries() -> None:
+    """The README's tables of path kinds, presets, completers and strategies are what the
+    registries hold (regenerate them with ``pstem components --markdown``)."""
+    from pstem.components import components_markdown
+
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- components: begin -->\n", 1)[1].split("<!-- components: end -->", 1)[0]
+    assert block == components_markdown(), "README out of date: paste `pstem components --markdown` between the markers"

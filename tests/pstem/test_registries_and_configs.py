@@ -55,6 +55,7 @@ def test_a_registered_path_kind_and_completer_reach_the_cli(dummies: None, cli: 
         (["complete", "--help"], ["copy-nearest"]),
         (["bench", "--help"], ["ring", "copy-nearest", "learned:FILE"]),
         (["train-rl", "--help"], ["copy-nearest"]),
+        (["components"], ["ring", "copy-nearest", "learned:FILE"]),
     ):
         text = " ".join(cli(*argv).out.split())  # argparse wraps lines
         for name in names:
