@@ -43,6 +43,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 import scanpaths
+from scanpaths.common import write_text_atomic
 from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.seeds import VALIDATION
 
@@ -229,7 +230,7 @@ class _Run:
         self.writer = None
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            write_text_atomic(self.out / "config.json", json.dumps(cfg.to_dict(), indent=2))
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
