@@ -115,7 +115,7 @@ def _scan(spec: scanpaths.specimens.Specimen, kind: str, coverage: float, seed: 
     return scanpaths.simulate(spec.image, path, preset="typical", seed=seed)
 
 
-def _complete_all(models: dict[str, Completer], scan: scanpaths.PartialScan) -> dict[str, np.ndarray]:
+def complete_all(models: dict[str, Completer], scan: scanpaths.PartialScan) -> dict[str, np.ndarray]:
     """Every classical fill and every model on one scan (TV starts from the harmonic fill, the
     lattice fill from the sparse-spectrum fill, as their completers do: computed once)."""
     v, m = scan.values, scan.mask
@@ -198,7 +198,7 @@ def run(cfg: CompletionFigures, command: str = "pstem eval completion") -> str:
         spec = specs[i]
         scan = _scan(spec, kind, cov, seed=1000 + i)
         truths = {"clean": spec.clean, "raw": spec.image, "blurred": blurred(spec.image)}
-        for name, img in _complete_all(models, scan).items():
+        for name, img in complete_all(models, scan).items():
             row = {
                 "image": i,
                 "scene": spec.scene,

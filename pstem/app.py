@@ -36,7 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-rl": ("pstem.train", "train an agent that picks each next scan segment or line (SB3 PPO, SAC, search)"),
     "bench": ("pstem.bench", "run a benchmark suite (paths x coverages x presets x completers): table and plots"),
     "plot": ("pstem.bench", "redraw a bench run's summary and plots from its results.csv"),
-    "eval": ("pstem.evaluate", "the figures of the issues: pstem eval completion, pstem eval rl"),
+    "eval": ("pstem.evaluate", "the figures of the issues: pstem eval completion, real, rl"),
+    "data": ("pstem.data", "fetch the real validation set (published experimental frames) into a cache"),
     "speed": ("pstem.evaluate", "time the Numba kernels against their twins (prints ratios)"),
 }
 
@@ -56,6 +57,7 @@ examples:
   pstem plot bench-quick                                redraw summary and plots from results.csv
   pstem eval completion --n 8                           the completion figures (benchmarks/results/)
   pstem eval rl --n 32                                  the adaptive-scan figures
+  pstem data fetch && pstem eval real                   completion on real experimental frames
   pstem speed                                           speed of the Numba kernels (ratios)
 
 coverage is the fraction of pixels scanned: 0.05 = 1/20. Run 'pstem COMMAND --help' for more.

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from benchmarks import eval_completion, eval_rl
+from benchmarks import eval_completion, eval_real, eval_rl
 from benchmarks.eval_rl import env_speed_report
 from completion.registry import COMPLETERS
 from scanpaths.speed import speed_report
 
 from .options import Option, add_options, config_from, coverage
 
-__all__ = ["COMPLETION_OPTIONS", "RL_OPTIONS", "configure"]
+__all__ = ["COMPLETION_OPTIONS", "REAL_OPTIONS", "RL_OPTIONS", "configure"]
 
 COMPLETION_OPTIONS: tuple[Option, ...] = (
     Option("n", ("--n",)),
@@ -25,6 +25,19 @@ COMPLETION_OPTIONS: tuple[Option, ...] = (
     Option("models", ("--models",)),
     Option("kinds", ("--kinds",)),
     Option("quick", ("--quick",)),
+    Option("out", ("--out",)),
+    Option("csv", ("--csv",)),
+    Option("threads", ("--threads",)),
+)
+REAL_OPTIONS: tuple[Option, ...] = (
+    Option("data", ("--data",)),
+    Option("simulations", ("--simulations",)),
+    Option("n_sim", ("--n-sim",)),
+    Option("size", ("--size",)),
+    Option("paths", ("--paths",)),
+    Option("coverages", ("--coverages",), type=coverage),
+    Option("presets", ("--presets",)),
+    Option("models", ("--models",)),
     Option("out", ("--out",)),
     Option("csv", ("--csv",)),
     Option("threads", ("--threads",)),
@@ -46,6 +59,13 @@ def _command(args: argparse.Namespace) -> str:
 def _completion(args: argparse.Namespace) -> int:
     cfg = config_from(args, eval_completion.CompletionFigures(), COMPLETION_OPTIONS)
     print(eval_completion.run(cfg, _command(args)))
+    print(f"wrote {cfg.out} and {cfg.csv}")
+    return 0
+
+
+def _real(args: argparse.Namespace) -> int:
+    cfg = config_from(args, eval_real.RealFigures(), REAL_OPTIONS)
+    print(eval_real.run(cfg, _command(args)))
     print(f"wrote {cfg.out} and {cfg.csv}")
     return 0
 
@@ -82,6 +102,15 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         func=_completion,
         build=lambda a: config_from(a, eval_completion.CompletionFigures(), COMPLETION_OPTIONS),
         options=COMPLETION_OPTIONS,
+    )
+    real = sub.add_parser(
+        "real",
+        help="completion on real frames: the generator vs each image's best classical fill (after pstem data fetch)",
+        description=(eval_real.__doc__ or "").split("\n\n")[0],
+    )
+    add_options(real, eval_real.RealFigures(), REAL_OPTIONS)
+    real.set_defaults(
+        func=_real, build=lambda a: config_from(a, eval_real.RealFigures(), REAL_OPTIONS), options=REAL_OPTIONS
     )
     r = sub.add_parser(
         "rl",
