@@ -181,7 +181,8 @@ def _report(cfg: RealFigures, images: list[RealFrame], rows: list[dict[str, obje
         f"{len(images)} frames ({', '.join(sorted(set(sets.values())))}), centre-cropped to at most {cfg.size} px; "
         f"paths {', '.join(cfg.paths)}; coverages {', '.join(coverage_label(c) for c in cfg.coverages)}; presets "
         f"{', '.join(cfg.presets)}. Ratio: the model's MSE over the best of the {len(BASELINE_NAMES)} classical fills "
-        f"({', '.join(BASELINE_NAMES)}) for that image and scan; below 1 the model wins. Truth: the frame itself.",
+        f"({', '.join(BASELINE_NAMES)}) for that image and scan; below 1 the model wins. Truth: the frame itself. "
+        "`prism`: physics-true simulations, not experimental frames; `experimental`: every other set together.",
         "",
     ]
     for m in cfg.models:
