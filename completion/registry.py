@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from scanpaths.registry import Registry
 
 from .base import Completer
-from .baselines import BASELINES
+from .baselines import BASELINES, HarmonicCompleter, LatticeCompleter
 from .neural import load_checkpoint, load_default
+from .selection import ValidatedChoice
 
 __all__ = ["COMPLETERS", "CompleterKind", "get_completer", "register_completer"]
 
@@ -64,6 +65,18 @@ register_completer(
     lambda arg, device, precision: load_default("gan", device=device, precision=precision),
     family="neural",
     help="the shipped generator, adversarially fine-tuned (sharper texture)",
+)
+register_completer(
+    "auto",
+    lambda arg, device, precision: ValidatedChoice(
+        {
+            "gan-mse": load_default("mse", device=device, precision=precision),
+            "lattice": LatticeCompleter(),
+            "harmonic": HarmonicCompleter(),
+        }
+    ),
+    family="neural",
+    help=ValidatedChoice.summary,
 )
 COMPLETERS.register_pattern(
     "FILE.pt",

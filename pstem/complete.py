@@ -40,6 +40,10 @@ def _complete(args: argparse.Namespace) -> int:
     image = completer.complete(values, mask)
     scanpaths.io.save_image(args.out, image)
     print(f"completed {values.shape[0]}x{values.shape[1]} px at coverage {mask.mean():.4f} with {completer.name}")
+    choice = getattr(completer, "last_choice", None)
+    if choice is not None:  # a validated choice says what it chose
+        errors = ", ".join(f"{k} {v:.3e}" for k, v in choice.errors.items()) or "too few samples to hold out"
+        print(f"chose {choice.chosen} (error on {choice.held_out} held-out samples: {errors})")
     print(f"wrote {args.out}")
     return 0
 

@@ -1,0 +1,69 @@
+"""The validated choice: per image, the candidate that best predicts held-out tiles of the scan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import scanpaths
+from completion.base import Completer
+from completion.baselines import HarmonicCompleter, NearestCompleter
+from completion.selection import ValidatedChoice
+from scanpaths import InputError
+
+
+class _Flat(Completer):
+    """A poor candidate: the mean of the samples everywhere."""
+
+    name = "flat"
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = np.full(values.shape, values[mask].mean(), dtype=np.float32)
+        out[mask] = values[mask]
+        return out
+
+
+def _scan(size: int = 96, coverage: float = 0.1) -> scanpaths.PartialScan:
+    spec = scanpaths.specimens.generate((size, size), seed=2, scene="amorphous")
+    return scanpaths.simulate(
+        spec.image, scanpaths.make_path("spiral", (size, size), coverage=coverage), preset="ideal"
+    )
+
+
+def test_it_chooses_the_candidate_that_predicts_held_out_samples_best() -> None:
+    scan = _scan()
+    auto = ValidatedChoice({"flat": _Flat(), "harmonic": HarmonicCompleter(), "nearest": NearestCompleter()})
+    out = auto.complete(scan.values, scan.mask)
+    choice = auto.last_choice
+    assert choice is not None and choice.chosen == "harmonic" and choice.held_out > 16
+    assert choice.errors["harmonic"] < choice.errors["flat"]
+    np.testing.assert_array_equal(out, HarmonicCompleter().complete(scan.values, scan.mask))
+    again = ValidatedChoice(dict(auto.candidates))
+    again.complete(scan.values, scan.mask)
+    assert again.last_choice == choice  # the held-out tiles come from the seed
+    held = auto.held_out(scan.mask)
+    assert held.any() and not (held & ~scan.mask).any() and held.sum() < 0.3 * scan.mask.sum()
+
+
+def test_too_few_samples_take_the_first_candidate_and_bad_settings_are_refused() -> None:
+    mask = np.zeros((32, 32), bool)
+    mask[3, 4] = mask[20, 9] = True
+    values = np.where(mask, 0.5, 0.0).astype(np.float32)
+    auto = ValidatedChoice({"nearest": NearestCompleter(), "flat": _Flat()})
+    auto.complete(values, mask)
+    assert auto.last_choice is not None and auto.last_choice.chosen == "nearest" and auto.last_choice.held_out == 0
+    with pytest.raises(InputError):
+        ValidatedChoice({})
+    with pytest.raises(InputError, match="holdout"):
+        ValidatedChoice({"nearest": NearestCompleter()}, holdout=1.5)
+
+
+def test_pstem_complete_says_what_it_chose(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    scan = tmp_path / "scan.npz"
+    assert cli("simulate", "--synthetic", "64", "--coverage", "0.1", "-o", scan).code == 0
+    run = cli("complete", scan, "--model", "auto", "--device", "cpu", "-o", tmp_path / "c.tif")
+    assert run.code == 0 and "with auto" in run.out and "chose " in run.out and "held-out samples" in run.out
