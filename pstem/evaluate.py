@@ -1,14 +1,17 @@
-"""``pstem eval completion``, ``pstem eval rl`` and ``pstem speed``: the figures the issues name.
+"""``pstem eval completion``, ``pstem eval real``, ``pstem eval rl`` and ``pstem speed``: the
+figures the issues name.
 
-Each writes its Markdown (and the completion figures a CSV) under ``benchmarks/results/`` by
-default and prints it; the options are the fields of
-:class:`benchmarks.eval_completion.CompletionFigures` and :class:`benchmarks.eval_rl.RLFigures`.
+Each writes its Markdown (and a CSV where it has one) under ``benchmarks/results/`` by default
+and prints it; the options are the fields of :class:`benchmarks.eval_completion.CompletionFigures`,
+:class:`benchmarks.eval_real.RealFigures` and :class:`benchmarks.eval_rl.RLFigures`.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks import eval_completion, eval_real, eval_rl
 from benchmarks.eval_rl import env_speed_report
@@ -56,25 +59,42 @@ def _command(args: argparse.Namespace) -> str:
     return shlex.join(["pstem", *getattr(args, "argv", ["eval", args.figures])])
 
 
-def _completion(args: argparse.Namespace) -> int:
-    cfg = config_from(args, eval_completion.CompletionFigures(), COMPLETION_OPTIONS)
-    print(eval_completion.run(cfg, _command(args)))
-    print(f"wrote {cfg.out} and {cfg.csv}")
-    return 0
+#: Each figure: (name, its module, its config class, its options, one line of help).
+FIGURES: tuple[tuple[str, Any, type, tuple[Option, ...], str], ...] = (
+    (
+        "completion",
+        eval_completion,
+        eval_completion.CompletionFigures,
+        COMPLETION_OPTIONS,
+        "completion figures: the generator vs every classical fill, every path kind and coverage",
+    ),
+    (
+        "real",
+        eval_real,
+        eval_real.RealFigures,
+        REAL_OPTIONS,
+        "completion on real frames: the generator vs each image's best classical fill (after pstem data fetch)",
+    ),
+    (
+        "rl",
+        eval_rl,
+        eval_rl.RLFigures,
+        RL_OPTIONS,
+        "adaptive-scan figures: a learned path vs fixed paths at equal scan time",
+    ),
+)
 
 
-def _real(args: argparse.Namespace) -> int:
-    cfg = config_from(args, eval_real.RealFigures(), REAL_OPTIONS)
-    print(eval_real.run(cfg, _command(args)))
-    print(f"wrote {cfg.out} and {cfg.csv}")
-    return 0
+def _figures(module: Any, cls: type, options: tuple[Option, ...]) -> Callable[[argparse.Namespace], int]:
+    """The command of one figure: its config from the flags, ``module.run``, the files it wrote."""
 
+    def command(args: argparse.Namespace) -> int:
+        cfg = config_from(args, cls(), options)
+        print(module.run(cfg, _command(args)))
+        print("wrote " + " and ".join(str(getattr(cfg, k)) for k in ("out", "csv") if hasattr(cfg, k)))
+        return 0
 
-def _rl(args: argparse.Namespace) -> int:
-    cfg = config_from(args, eval_rl.RLFigures(), RL_OPTIONS)
-    print(eval_rl.run(cfg, _command(args)))
-    print(f"wrote {cfg.out}")
-    return 0
+    return command
 
 
 def _speed(args: argparse.Namespace) -> int:
@@ -91,34 +111,17 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         _configure_speed(p)
         return
     sub = p.add_subparsers(dest="figures", metavar="FIGURES")
-    c = sub.add_parser(
-        "completion",
-        help="completion figures: the generator vs every classical fill, every path kind and coverage",
-        description=(eval_completion.__doc__ or "").split("\n\n")[0]
-        + f" Completers: {', '.join(COMPLETERS.choices())}.",
-    )
-    add_options(c, eval_completion.CompletionFigures(), COMPLETION_OPTIONS)
-    c.set_defaults(
-        func=_completion,
-        build=lambda a: config_from(a, eval_completion.CompletionFigures(), COMPLETION_OPTIONS),
-        options=COMPLETION_OPTIONS,
-    )
-    real = sub.add_parser(
-        "real",
-        help="completion on real frames: the generator vs each image's best classical fill (after pstem data fetch)",
-        description=(eval_real.__doc__ or "").split("\n\n")[0],
-    )
-    add_options(real, eval_real.RealFigures(), REAL_OPTIONS)
-    real.set_defaults(
-        func=_real, build=lambda a: config_from(a, eval_real.RealFigures(), REAL_OPTIONS), options=REAL_OPTIONS
-    )
-    r = sub.add_parser(
-        "rl",
-        help="adaptive-scan figures: a learned path vs fixed paths at equal scan time",
-        description=(eval_rl.__doc__ or "").split("\n\n")[0],
-    )
-    add_options(r, eval_rl.RLFigures(), RL_OPTIONS)
-    r.set_defaults(func=_rl, build=lambda a: config_from(a, eval_rl.RLFigures(), RL_OPTIONS), options=RL_OPTIONS)
+    for figure, module, cls, options, help_text in FIGURES:
+        description = (module.__doc__ or "").split("\n\n")[0]
+        if figure == "completion":
+            description += f" Completers: {', '.join(COMPLETERS.choices())}."
+        q = sub.add_parser(figure, help=help_text, description=description)
+        add_options(q, cls(), options)
+        q.set_defaults(
+            func=_figures(module, cls, options),
+            build=lambda a, cls=cls, options=options: config_from(a, cls(), options),
+            options=options,
+        )
 
 
 def _configure_speed(p: argparse.ArgumentParser) -> None:
