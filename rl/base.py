@@ -270,7 +270,7 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
 
     def partial_scan(self) -> scanpaths.PartialScan:
         """The episode so far as a :class:`scanpaths.PartialScan` (path kind ``learned``)."""
-        commanded = self.scanner.partial_scan().commanded
+        commanded = self.scanner.commanded()
         path = scanpaths.ScanPath(
             kind="learned",
             shape=(self.size, self.size),

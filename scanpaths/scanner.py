@@ -416,6 +416,10 @@ class Scanner:
         values[mask] = (self.sums[mask] / self.counts[mask]).astype(np.float32)
         return values, mask
 
+    def commanded(self) -> np.ndarray:
+        """(M, 2) float64 every command scanned so far, flyback ticks included."""
+        return np.concatenate(self._commanded) if self._commanded else np.zeros((0, 2))
+
     def partial_scan(self, path: ScanPath | None = None, *, kind: str = "stream", **params: Any) -> PartialScan:
         """The scan so far as a :class:`PartialScan`.
 
@@ -426,7 +430,7 @@ class Scanner:
         if not self._commanded:
             raise RuntimeError("nothing has been scanned yet")
         values, mask = self.values()
-        commanded = np.concatenate(self._commanded)
+        commanded = self.commanded()
         blanked = np.concatenate(self._blanked)
         if path is None:
             path = ScanPath(kind, self.shape, commanded, blanked, params=params)
