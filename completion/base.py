@@ -12,17 +12,24 @@ Input rules (checked at the public edge, one-line :class:`~scanpaths.errors.Inpu
   normalised, since clipping them would be a silent wrong answer;
 - values where ``mask`` is False are ignored;
 - a mask with no True pixel is an error; a mask that is all True returns the (clipped) values.
+
+Every completer can also say where it is unsure: ``complete(values, mask,
+return_uncertainty=True)`` returns the completion and the half-width of its 90 % interval per
+pixel, calibrated on held-out tiles of the scan (:mod:`completion.uncertainty`; costs one more
+completion of the scan without those tiles).
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from scanpaths.errors import InputError
+
+from .uncertainty import ErrorModel, check_calibratable, fit_error_model, held_out_tiles
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +88,55 @@ class Completer(ABC):
     #: one line on what it does, for help texts and tables
     summary: str = ""
 
-    def complete(self, values: Any, mask: Any) -> np.ndarray:
-        """Complete one partial scan: (H, W) values and mask -> (H, W) float32 image in [0, 1]."""
-        v, m = check_inputs(values, mask)
-        if m.all():
-            return v
-        return self._complete(v, m)
+    #: the error model of the last ``return_uncertainty`` call (None before one)
+    last_error_model: ErrorModel | None = None
 
-    def complete_batch(self, values: Any, mask: Any) -> np.ndarray:
-        """Complete a batch: (N, H, W) values and mask -> (N, H, W) float32."""
+    @overload
+    def complete(self, values: Any, mask: Any, *, return_uncertainty: Literal[False] = False) -> np.ndarray: ...
+    @overload
+    def complete(
+        self, values: Any, mask: Any, *, return_uncertainty: Literal[True]
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def complete(
+        self, values: Any, mask: Any, *, return_uncertainty: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Complete one partial scan: (H, W) values and mask -> (H, W) float32 image in [0, 1].
+
+        With ``return_uncertainty``: ``(image, uncertainty)``, the second (H, W) float32, the
+        half-width of the completion's 90 % interval per pixel, in intensity units (zero
+        everywhere for a fully sampled scan). Raises :class:`~scanpaths.errors.InputError`
+        when the scan is too sparse to calibrate one.
+        """
+        v, m = check_inputs(values, mask)
+        if not return_uncertainty:
+            return v if m.all() else self._complete(v, m)
+        if m.all():
+            return v, np.zeros_like(v)
+        return self._complete_with_uncertainty(v, m)
+
+    def complete_batch(
+        self, values: Any, mask: Any, *, return_uncertainty: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Complete a batch: (N, H, W) values and mask -> (N, H, W) float32 (with
+        ``return_uncertainty``, a pair of such arrays, as :meth:`complete`)."""
         v, m = check_inputs(values, mask, batch=True)
+        if return_uncertainty:
+            pairs = [self.complete(vi, mi, return_uncertainty=True) for vi, mi in zip(v, m, strict=True)]
+            return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
         return np.stack([vi if mi.all() else self._complete(vi, mi) for vi, mi in zip(v, m, strict=True)])
+
+    def _complete_with_uncertainty(self, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Checked inputs -> (completion, 90 % half-width map); generic: one extra completion
+        of the scan without held-out tiles. Completers that already hold such a completion
+        override it."""
+        held = held_out_tiles(mask)
+        train = mask & ~held
+        check_calibratable(mask, held)
+        reduced = self._complete(np.where(train, values, 0.0).astype(np.float32), train)
+        model = fit_error_model(values, mask, held, reduced)
+        out = self._complete(values, mask)
+        self.last_error_model = model
+        return out, model.predict(values, mask, out)
 
     @abstractmethod
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -9,8 +9,11 @@
   started from the harmonic fill, samples held fixed.
 - ``fourier``: sparse-spectrum inpainting (iterative hard thresholding of the 2-D Fourier
   transform, started from a pull-push fill): lattices are a few Fourier peaks, so this
-  continues atomic columns across gaps that the smooth fills blur away. The same fill is an
-  input of the neural generator.
+  continues atomic columns across gaps that the smooth fills blur away. The image is padded
+  by a free band (``pad`` px, no samples) so that the transform's periodicity does not tie
+  the left border to the right one: on real frames the 8 px border band's error falls from
+  1.65 x the interior's to 0.99 x. The same fill (without the band) is an input of the neural
+  generator.
 - ``lattice``: the sparse-spectrum fill's strongest peaks, refined to off-grid frequencies and
   fitted to the samples by least squares with amplitudes that vary slowly across the field
   (:mod:`completion.lattice`); kept per image only where a cross-validation check says it
@@ -22,10 +25,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spl
 import torch
+import torch.nn.functional as F
 from scipy import interpolate, ndimage
 
 from scanpaths.errors import InputError
@@ -96,12 +102,30 @@ def _laplacian(h: int, w: int) -> sp.csr_matrix:
 
 
 class HarmonicCompleter(Completer):
-    """Laplace (harmonic) inpainting by one sparse direct solve."""
+    """Laplace (harmonic) inpainting by one sparse direct solve.
+
+    Args:
+        binning: solve on a grid binned ``binning`` x ``binning`` (each bin the mean of its
+            samples), upsample bilinearly and put the samples back: about 7x faster at 2 (the
+            solve's cost grows faster than the pixel count), a close stand-in where the gaps
+            are several bins wide. 1 (default): the exact fill.
+    """
 
     name = "harmonic"
     summary = "Laplace inpainting, the smoothest fill"
 
+    def __init__(self, binning: int = 1) -> None:
+        if not 1 <= int(binning) <= 16:
+            raise InputError(f"binning must be in [1, 16], got {binning}")
+        self.binning = int(binning)
+
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        b = self.binning
+        if b > 1 and min(values.shape) >= 8 * b:
+            return _binned(self._solve, values, mask, b)
+        return self._solve(values, mask)
+
+    def _solve(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h, w = values.shape
         lap = _laplacian(h, w)
         known = mask.ravel()
@@ -112,6 +136,23 @@ class HarmonicCompleter(Completer):
         out = v.copy()
         out[unknown] = spl.spsolve(a, rhs)
         return np.clip(out, 0.0, 1.0).reshape(h, w).astype(np.float32)
+
+
+def _binned(
+    fill: Callable[[np.ndarray, np.ndarray], np.ndarray], values: np.ndarray, mask: np.ndarray, b: int
+) -> np.ndarray:
+    """``fill`` run on the b x b binned scan, upsampled bilinearly, the samples put back."""
+    h, w = values.shape
+    hp, wp = -(-h // b) * b, -(-w // b) * b
+    v = np.zeros((hp, wp), np.float64)
+    m = np.zeros((hp, wp), np.float64)
+    v[:h, :w] = np.where(mask, values, 0.0)
+    m[:h, :w] = mask
+    num = v.reshape(hp // b, b, wp // b, b).sum(axis=(1, 3))
+    den = m.reshape(hp // b, b, wp // b, b).sum(axis=(1, 3))
+    small = fill((num / np.maximum(den, 1)).astype(np.float32), den > 0)
+    up = ndimage.zoom(small.astype(np.float64), b, order=1, mode="nearest", grid_mode=True)[:h, :w]
+    return np.where(mask, values, up).astype(np.float32)
 
 
 def _grad(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,46 +223,61 @@ class FourierCompleter(Completer):
 
     Args:
         iterations: thresholding iterations (default 60, as the generator's input uses).
+        pad: width of the free band around the image, px (0: the plain periodic transform).
     """
 
     name = "fourier"
     summary = "sparse-spectrum inpainting (continues lattices across gaps)"
 
-    def __init__(self, iterations: int = 60) -> None:
+    def __init__(self, iterations: int = 60, pad: int = 32) -> None:
         if not 2 <= int(iterations) <= 10_000:
             raise InputError(f"iterations must be in [2, 10000], got {iterations}")
+        if not 0 <= int(pad) <= 1024:
+            raise InputError(f"pad must be in [0, 1024] px, got {pad}")
         self.iterations = int(iterations)
+        self.pad = int(pad)
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        p = self.pad
         with torch.no_grad():
-            v = torch.from_numpy(values)[None, None]
-            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+            v = F.pad(torch.from_numpy(values)[None, None], (p, p, p, p))
+            m = F.pad(torch.from_numpy(mask.astype(np.float32))[None, None], (p, p, p, p))
             fill, _ = pull_push(v, m)
             out = sparse_spectrum_fill(v, m, fill, self.iterations)
-        return out[0, 0].numpy().astype(np.float32)
+        h, w = values.shape
+        return out[0, 0, p : p + h, p : p + w].numpy().astype(np.float32)
 
 
 class LatticeCompleter(FourierCompleter):
-    """Lattice fill (:func:`completion.lattice.lattice_fill`) started from the sparse-spectrum fill."""
+    """Lattice fill (:func:`completion.lattice.lattice_fill`) started from the sparse-spectrum
+    fill: the peaks are found in the plain (periodic) fill, as the generator's lattice input
+    does; where the fit is refused, the padded fill (no wrap-around at the borders) is returned."""
 
     name = "lattice"
     summary = "least-squares fit of the lattice's Fourier peaks, kept where cross-validation says it helps"
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return lattice_refine(values, mask, super()._complete(values, mask))
+        first = FourierCompleter(self.iterations, pad=0)._complete(values, mask)
+        return lattice_refine(
+            values, mask, first, fallback=lambda: super(LatticeCompleter, self)._complete(values, mask)
+        )
 
 
-def lattice_refine(values: np.ndarray, mask: np.ndarray, first: np.ndarray) -> np.ndarray:
+def lattice_refine(
+    values: np.ndarray, mask: np.ndarray, first: np.ndarray, fallback: Callable[[], np.ndarray] | None = None
+) -> np.ndarray:
     """The lattice fill of (H, W) ``values``/``mask`` from a first estimate (H, W); float32.
 
     :class:`LatticeCompleter` starts from the sparse-spectrum fill; pass one already computed
-    to save it.
+    to save it. ``fallback`` makes what is returned where the fit is refused (default: ``first``).
     """
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None, None]
 
     out = lattice_fill(t(values * mask), t(mask), t(first))
+    if fallback is not None and torch.equal(out[0, 0], t(first)[0, 0]):  # refused: nothing was fitted
+        return fallback()
     return out[0, 0].numpy().astype(np.float32)
 
 

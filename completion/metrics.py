@@ -10,7 +10,11 @@ return plain floats or small arrays, so a benchmark row is a flat dict. ``rl`` a
 - :func:`error_vs_distance` bins the absolute error by the distance (px) from each pixel to
   the nearest sampled pixel, as Ede & Beanland showed error growing away from the path.
 - :func:`defect_recall` asks, for every planted vacancy and substitution of a synthetic
-  specimen, whether the completion still shows it.
+  specimen, whether the completion still shows it; :func:`touched_defects` selects those the
+  scan touched (a sample inside the column's radius), which a completion must keep.
+- :func:`calibration` scores an uncertainty map (:mod:`completion.uncertainty`): how often
+  the truth falls inside the predicted interval, and how well the map ranks 16 x 16 px blocks
+  by their actual error.
 - :func:`bootstrap_ci` (a mean) and :func:`ratio_ci` (a ratio of paired means) give 95 %
   percentile bootstrap intervals over images.
 """
@@ -22,7 +26,7 @@ import itertools
 import math
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, stats
 
 #: Edges (px) of the distance bins of :func:`error_vs_distance`; the last bin is open.
 DISTANCE_EDGES: tuple[float, ...] = (0.0, 0.5, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19.0, 28.0, 40.0, math.inf)
@@ -121,6 +125,40 @@ def decode_map(text: str, size: int = MAP_SIZE) -> np.ndarray:
     return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float32).reshape(size, size)
 
 
+def calibration(
+    pred: np.ndarray, halfwidth: np.ndarray, truth: np.ndarray, mask: np.ndarray, block: int = 16
+) -> tuple[float, float]:
+    """How well an uncertainty map fits the actual error, over the pixels the scan missed.
+
+    Args:
+        pred: (H, W) completion. halfwidth: (H, W) predicted half-width of its interval.
+        truth: (H, W). mask: (H, W) bool, True where scanned (those pixels are left out).
+        block: side of the blocks the rank correlation compares, px.
+
+    Returns:
+        ``(coverage, spearman)``: the fraction of unscanned pixels with ``|pred - truth| <=
+        halfwidth``, and Spearman's rank correlation between the RMS predicted half-width and
+        the RMS actual error of the blocks holding at least ``block`` unscanned pixels (NaN
+        with fewer than 4 such blocks, or when either side is constant).
+    """
+    err = np.abs(pred.astype(np.float64) - truth)
+    un = ~np.asarray(mask, dtype=bool)
+    if not un.any():
+        return math.nan, math.nan
+    coverage = float(np.mean(err[un] <= halfwidth[un]))
+    h, w = err.shape
+    cell = ((np.arange(h) // block)[:, None] * ((w + block - 1) // block) + (np.arange(w) // block)[None, :])[un]
+    n_cells = int(cell.max()) + 1
+    count = np.bincount(cell, minlength=n_cells)
+    actual = np.bincount(cell, weights=err[un] ** 2, minlength=n_cells)
+    predicted = np.bincount(cell, weights=halfwidth[un].astype(np.float64) ** 2, minlength=n_cells)
+    ok = count >= block
+    a, p = actual[ok] / np.maximum(count[ok], 1), predicted[ok] / np.maximum(count[ok], 1)
+    if ok.sum() < 4 or np.ptp(a) <= 1e-9 * a.max() or np.ptp(p) <= 1e-9 * p.max():  # nothing to rank
+        return coverage, math.nan
+    return coverage, float(stats.spearmanr(a, p).statistic)
+
+
 def _local_means(image: np.ndarray, pos: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian-weighted mean of ``image`` around each (x, y) of ``pos``: (K,) float64."""
     smooth = ndimage.gaussian_filter(image.astype(np.float64), sigma, mode="nearest")
@@ -135,6 +173,7 @@ def defect_recall(
     probe_sigma_px: float,
     min_contrast: float = 0.02,
     keep: float = 0.5,
+    select: np.ndarray | None = None,
 ) -> tuple[float, int]:
     """Fraction of planted point defects that the completion still shows.
 
@@ -151,6 +190,7 @@ def defect_recall(
         defect_positions: (D, 2) (x, y) px.
         columns: (K, 2) (x, y) px of the intact columns.
         probe_sigma_px: probe sigma of the specimen, px.
+        select: (D,) bool, the defects to score (e.g. :func:`touched_defects`); default all.
 
     Returns:
         (recall, n) where n is the number of defects that count; recall is NaN when n is 0.
@@ -169,6 +209,8 @@ def defect_recall(
     c_true = contrast(clean)
     c_pred = contrast(pred)
     counts = np.abs(c_true) >= min_contrast
+    if select is not None:
+        counts &= np.asarray(select, dtype=bool)
     n = int(counts.sum())
     if n == 0:
         return math.nan, 0
@@ -176,10 +218,34 @@ def defect_recall(
     return float(np.mean(ratio >= keep)), n
 
 
+def touched_defects(defect_positions: np.ndarray, mask: np.ndarray, radius_px: float) -> np.ndarray:
+    """(D,) bool: the defects the scan touched, with a sample within ``radius_px`` of the
+    defect's site (use the column radius: the specimen's probe sigma, at least 1 px).
+
+    Args:
+        defect_positions: (D, 2) (x, y) px. mask: (H, W) bool, True where scanned.
+    """
+    if len(defect_positions) == 0:
+        return np.zeros(0, dtype=bool)
+    dist = ndimage.distance_transform_edt(~np.asarray(mask, dtype=bool))
+    h, w = dist.shape
+    xs = np.clip(np.rint(defect_positions[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.rint(defect_positions[:, 1]).astype(int), 0, h - 1)
+    # the site is off-grid: the nearest pixel's distance plus at most half a pixel diagonal
+    return dist[ys, xs] <= max(float(radius_px), 1.0)
+
+
 # --------------------------------------------------------------------------- intervals
 def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, n) indices of bootstrap resamples of n items."""
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def finite_mean(values: object) -> float:
+    """Mean of the finite values of a sequence or array (NaN when there are none)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else math.nan
 
 
 def bootstrap_ci(values: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:

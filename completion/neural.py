@@ -39,7 +39,7 @@ CKPT_FORMAT = "partialstem-completion-training-v1"
 GENERATOR_FORMAT = "partialstem-completion-generator-v1"
 
 #: Shipped generators: ``mse`` (lowest error) and ``gan`` (adversarially fine-tuned texture).
-DEFAULT_MODELS: dict[str, str] = {"mse": "generator_mse.pt", "gan": "generator_gan.pt"}
+DEFAULT_MODELS: dict[str, str] = {"mse": "generator_mse.pt", "gan": "generator_gan.pt", "prism": "generator_prism.pt"}
 
 
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
@@ -181,8 +181,13 @@ class NeuralCompleter(Completer):
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._tiled(values[None], mask[None])[0]
 
-    def complete_batch(self, values: Any, mask: Any) -> np.ndarray:
-        """Complete a batch (N, H, W) in one pass per tile (all True masks return the values)."""
+    def complete_batch(
+        self, values: Any, mask: Any, *, return_uncertainty: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Complete a batch (N, H, W) in one pass per tile (all True masks return the values);
+        ``return_uncertainty`` as :meth:`Completer.complete_batch` (one image at a time)."""
+        if return_uncertainty:
+            return super().complete_batch(values, mask, return_uncertainty=True)
         v, m = check_inputs(values, mask, batch=True)
         out = self._tiled(v, m)
         full = m.reshape(len(m), -1).all(axis=1)
@@ -215,7 +220,9 @@ def load_checkpoint(
 def load_default(
     kind: str = "mse", device: str | torch.device | None = "auto", precision: str = "auto"
 ) -> NeuralCompleter:
-    """The shipped generator: ``"mse"`` (lowest error, default) or ``"gan"`` (sharper texture).
+    """A shipped generator: ``"mse"`` (trained on synthetic specimens, lowest error there; the
+    default), ``"gan"`` (the same, adversarially fine-tuned: sharper texture) or ``"prism"``
+    (``"mse"`` fine-tuned on physics-true PRISM simulations beside the synthetic specimens).
 
     ``precision``: see :class:`NeuralCompleter`.
     """

@@ -58,7 +58,7 @@ register_completer(
     "gan-mse",
     lambda arg, device, precision: load_default("mse", device=device, precision=precision),
     family="neural",
-    help="the shipped generator, trained on MSE (the default)",
+    help="the shipped generator, trained on MSE on synthetic specimens (the fast one)",
 )
 register_completer(
     "gan-gan",
@@ -67,16 +67,36 @@ register_completer(
     help="the shipped generator, adversarially fine-tuned (sharper texture)",
 )
 register_completer(
-    "auto",
-    lambda arg, device, precision: ValidatedChoice(
+    "gan-prism",
+    lambda arg, device, precision: load_default("prism", device=device, precision=precision),
+    family="neural",
+    help="gan-mse fine-tuned on physics-true PRISM simulations beside the synthetic specimens",
+)
+
+
+def _auto(device: str, precision: str, keep_defects: bool = False) -> ValidatedChoice:
+    return ValidatedChoice(
         {
-            "gan-mse": load_default("mse", device=device, precision=precision),
+            "gan-prism": load_default("prism", device=device, precision=precision),
             "lattice": LatticeCompleter(),
-            "harmonic": HarmonicCompleter(),
-        }
-    ),
+            "harmonic-binned": HarmonicCompleter(binning=2),
+        },
+        keep_defects=keep_defects,
+    )
+
+
+register_completer(
+    "auto",
+    lambda arg, device, precision: _auto(device, precision),
     family="neural",
     help=ValidatedChoice.summary,
+)
+register_completer(
+    "auto-keep",
+    lambda arg, device, precision: _auto(device, precision, keep_defects=True),
+    family="neural",
+    help="auto, every atomic column corrected to the samples on it at the smallest ridge: touched vacancies "
+    "and substitutions kept more often, at some MSE",
 )
 COMPLETERS.register_pattern(
     "FILE.pt",

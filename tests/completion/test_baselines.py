@@ -111,3 +111,21 @@ def test_unknown_completer_names_the_choices() -> None:
         get_completer("bicubic")
     with pytest.raises(InputError, match="baseline must be one of"):
         baselines.get_baseline("bicubic")
+
+
+def test_the_sparse_spectrum_fill_does_not_wrap_around_the_borders() -> None:
+    # a ramp is as non-periodic as an image gets: the plain transform ties its dark left
+    # border to its bright right one
+    yy, xx = np.mgrid[0:128, 0:128]
+    ramp = (0.1 + 0.8 * xx / 127 + 0.02 * np.sin(yy / 3)).astype(np.float32)
+    s = scanpaths.simulate(ramp, scanpaths.make_path("spiral", ramp.shape, coverage=0.1), preset="ideal")
+    band = np.zeros(ramp.shape, bool)
+    band[:, :8] = band[:, -8:] = True
+
+    def band_error(pad: int) -> float:
+        out = baselines.FourierCompleter(pad=pad).complete(s.values, s.mask)
+        return float(np.mean((out[band] - ramp[band]) ** 2))
+
+    assert band_error(32) < 0.5 * band_error(0)
+    with pytest.raises(InputError):
+        baselines.FourierCompleter(pad=-1)

@@ -102,6 +102,24 @@ def test_defect_recall_sees_defects_in_the_truth_and_loses_them_in_a_blur() -> N
     assert math.isnan(metrics.defect_recall(spec.clean, spec.clean, np.zeros((0, 2)), spec.columns, 1.0)[0])
 
 
+def test_touched_defects_are_those_with_a_sample_inside_the_column() -> None:
+    spec = scanpaths.specimens.generate((192, 192), seed=5, scene="crystal", spacing=12, defect_fraction=0.05)
+    sigma = spec.params["probe_sigma_px"]
+    pos = spec.defect_positions
+    mask = np.zeros((192, 192), bool)
+    first = np.rint(pos[0]).astype(int)
+    mask[first[1], first[0] + int(sigma)] = True  # one sample, within a column radius of defect 0
+    touched = metrics.touched_defects(pos, mask, sigma)
+    assert touched[0] and touched.sum() <= 2  # its neighbours are a lattice spacing away
+    # recall over the touched ones only: the truth keeps them, a flat image keeps none
+    args = (spec.defect_positions, spec.columns, sigma)
+    mask[::3, :] = True
+    touched = metrics.touched_defects(pos, mask, sigma)
+    recall, n = metrics.defect_recall(spec.clean, spec.clean, *args, select=touched)
+    assert 0 < n <= touched.sum() and recall == 1.0
+    assert metrics.defect_recall(np.full_like(spec.clean, 0.3), spec.clean, *args, select=touched)[0] == 0.0
+
+
 def test_bootstrap_interval_holds_the_mean_and_repeats() -> None:
     v = np.random.default_rng(3).normal(1.0, 0.2, 30)
     m, lo, hi = bootstrap_ci(v)

@@ -36,17 +36,39 @@ def _scan(size: int = 96, coverage: float = 0.1) -> scanpaths.PartialScan:
 
 def test_it_chooses_the_candidate_that_predicts_held_out_samples_best() -> None:
     scan = _scan()
-    auto = ValidatedChoice({"flat": _Flat(), "harmonic": HarmonicCompleter(), "nearest": NearestCompleter()})
+    auto = ValidatedChoice(
+        {"flat": _Flat(), "harmonic": HarmonicCompleter(), "nearest": NearestCompleter()},
+        blend=False,
+        consistency=False,
+    )
     out = auto.complete(scan.values, scan.mask)
     choice = auto.last_choice
     assert choice is not None and choice.chosen == "harmonic" and choice.held_out > 16
     assert choice.errors["harmonic"] < choice.errors["flat"]
     np.testing.assert_array_equal(out, HarmonicCompleter().complete(scan.values, scan.mask))
-    again = ValidatedChoice(dict(auto.candidates))
+    again = ValidatedChoice(dict(auto.candidates), blend=False, consistency=False)
     again.complete(scan.values, scan.mask)
     assert again.last_choice == choice  # the held-out tiles come from the seed
     held = auto.held_out(scan.mask)
     assert held.any() and not (held & ~scan.mask).any() and held.sum() < 0.3 * scan.mask.sum()
+
+
+def test_blends_and_smoothings_of_noisy_fills_are_chosen_on_held_out_samples() -> None:
+    spec = scanpaths.specimens.generate((128, 128), seed=2, scene="amorphous")
+    path = scanpaths.make_path("spiral", (128, 128), coverage=0.1)
+    scan = scanpaths.simulate(spec.image, path, preset="ideal", dose=3.0, seed=0)  # very noisy samples
+    cands = {"harmonic": HarmonicCompleter(), "nearest": NearestCompleter()}
+    auto = ValidatedChoice(cands, consistency=False)
+    out = auto.complete(scan.values, scan.mask)
+    choice = auto.last_choice
+    assert choice is not None and choice.error <= min(choice.errors.values())
+    assert any(sigma > 0 for _, _, sigma in choice.recipe.parts)  # noise is smoothed away
+    full = {n: c.complete(scan.values, scan.mask) for n, c in cands.items()}
+    np.testing.assert_array_equal(out, choice.recipe.apply(full))
+    assert choice.chosen == str(choice.recipe)
+    plain = HarmonicCompleter().complete(scan.values, scan.mask)
+    assert np.mean((out - spec.clean) ** 2) < np.mean((plain - spec.clean) ** 2)
+    assert len(auto.recipes()) > len(ValidatedChoice(cands, blend=False).recipes()) == 2
 
 
 def test_too_few_samples_take_the_first_candidate_and_bad_settings_are_refused() -> None:
@@ -67,3 +89,6 @@ def test_pstem_complete_says_what_it_chose(tmp_path: Path, cli: Callable[..., An
     assert cli("simulate", "--synthetic", "64", "--coverage", "0.1", "-o", scan).code == 0
     run = cli("complete", scan, "--model", "auto", "--device", "cpu", "-o", tmp_path / "c.tif")
     assert run.code == 0 and "with auto" in run.out and "chose " in run.out and "held-out samples" in run.out
+    assert "column correction:" in run.out
+    run = cli("complete", scan, "--model", "auto", "--uncertainty", "-o", tmp_path / "c.tif")
+    assert run.code == 0 and (tmp_path / "c_uncertainty.tif").is_file() and "90 % interval" in run.out

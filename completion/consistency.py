@@ -1,0 +1,267 @@
+"""Keep what was measured, and invent nothing at the scan's own period.
+
+**Columns.** Correct each atomic column of a completion to the samples on it.
+
+A completer that has learned what crystals look like, or that fits a lattice, can paint a
+column where the scan measured a vacancy, or give a substituted column its neighbours'
+brightness: the samples on it said otherwise, but one or two samples at the edge of a
+column weigh little against the pattern. :func:`column_correction` asks every column of the
+completion what the samples that touch it say: with the column's shape a Gaussian of width
+``sigma`` px centred on a local maximum ``c`` of the completion, the residual ``r = values -
+completion`` of the samples ``x_i`` near it gives the column's amplitude correction by ridge
+least squares,
+
+    a = sum_i g(x_i - c) r_i / (sum_i g(x_i - c)^2 + ridge),   g(d) = exp(-|d|^2 / (2 sigma^2)),
+
+and the completion gains ``a g(x - c)`` around every column. A sample at one column width
+from the centre of a vacancy thus removes the whole column, not the 60 % of it that the
+sample's own residual is. Sums over samples are Gaussian filters of the residual and mask
+images, so the correction costs a few filters of the image.
+
+:class:`ColumnConsistency` measures ``sigma`` on the completion's own columns
+(:func:`column_sigma`: peak height over curvature; within 10 % of the specimen's probe sigma
+on synthetic crystals) and picks ``ridge`` per image on held-out samples (a random tenth; off
+when no setting predicts them better than the completion does). Measured on 6 synthetic
+crystals (spiral and Lissajous at 1/20, typical physics, ``gan-prism``): the defects the scan
+touched were kept in 0.63 of cases by the generator alone, 0.90-0.92 with the correction at
+ridge 0.03-0.1.
+
+**Line period.** A scan made of lines (raster, serpentine, grid) says nothing about what lies
+between its lines at their own period: a structure at that period, sampled once per period,
+aliases to a constant. A generator asked to fill such gaps on a lattice it cannot resolve
+draws columns on the scan lines instead, a phantom lattice at the line period that a
+microscopist reads as structure. :func:`suppress_line_peaks` finds the lines
+(:func:`line_periods`) and lowers any peak of the completion's spectrum across them at the
+line frequency and its second harmonic to the level of the neighbouring frequencies. A grid
+(lines both ways) is left alone: its lines across sample the other direction densely.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = [
+    "KEEP_RIDGE",
+    "RIDGES",
+    "SIGMAS",
+    "ColumnConsistency",
+    "ColumnSetting",
+    "column_correction",
+    "column_sites",
+    "line_periods",
+    "sampled_lines",
+    "suppress_line_peaks",
+]
+
+log = logging.getLogger(__name__)
+
+#: Column widths (Gaussian sigma, px) tried per image where :func:`column_sigma` finds none.
+SIGMAS: tuple[float, ...] = (1.0, 1.4, 2.0, 2.8, 4.0)
+#: Ridges tried, relative to the summed squared kernel of a column sampled along one line.
+RIDGES: tuple[float, ...] = (0.03, 0.1, 0.3)
+#: The ridge of ``ColumnConsistency(keep=True)``.
+KEEP_RIDGE = 0.03
+
+
+def column_sites(completion: np.ndarray, sigma: float, prominence: float = 0.02) -> np.ndarray:
+    """(H, W) bool: the columns of a completion, local maxima of it smoothed at ``sigma`` px
+    (within a window of about 2 sigma) that stand ``prominence`` above its smoothing at 3 sigma."""
+    smooth = ndimage.gaussian_filter(completion.astype(np.float64), max(sigma / 2, 0.5), mode="reflect")
+    size = 2 * int(math.ceil(sigma)) + 1
+    peaks = smooth == ndimage.maximum_filter(smooth, size=size, mode="reflect")
+    return peaks & (smooth - ndimage.gaussian_filter(smooth, 3 * sigma, mode="reflect") > prominence)
+
+
+def column_sigma(completion: np.ndarray, guess: float = 2.0, min_sites: int = 8) -> float | None:
+    """The width (Gaussian sigma, px) of a completion's atomic columns, or None where it has
+    fewer than ``min_sites`` clear ones: at each column (:func:`column_sites` at ``guess``),
+    a Gaussian of height ``a`` over the local background has a Laplacian of ``-2 a / sigma^2``
+    at its centre; the median over the columns."""
+    smooth = ndimage.gaussian_filter(completion.astype(np.float64), 0.7, mode="reflect")  # against pixel noise
+    ys, xs = np.nonzero(column_sites(completion, guess))
+    if len(ys) < min_sites:
+        return None
+    background = ndimage.minimum_filter(smooth, size=int(6 * guess) + 1, mode="reflect")
+    height = smooth[ys, xs] - background[ys, xs]
+    lap = ndimage.laplace(smooth, mode="reflect")[ys, xs]
+    ok = (lap < 0) & (height > 0.02)
+    if ok.sum() < min_sites:
+        return None
+    smoothing = 0.7  # px, the smoothing above: it adds its variance to the columns'
+    sigma = float(np.sqrt(max(np.median(-2.0 * height[ok] / lap[ok]) - smoothing**2, 0.25)))
+    return sigma if 0.5 <= sigma <= 16.0 else None
+
+
+def _kernel_sum(image: np.ndarray, sigma: float) -> np.ndarray:
+    """sum over pixels p of image[p] * exp(-|x - p|^2 / (2 sigma^2)), at every x."""
+    return ndimage.gaussian_filter(image, sigma, mode="constant", truncate=3.0) * (2 * math.pi * sigma**2)
+
+
+def column_correction(
+    values: np.ndarray, mask: np.ndarray, completion: np.ndarray, sigma: float, ridges: tuple[float, ...]
+) -> list[np.ndarray]:
+    """(H, W) float64: the column-amplitude correction of ``completion`` (module docstring).
+
+    Args:
+        values: (H, W) the scan, 0 where unseen. mask: (H, W) bool, True where scanned.
+        completion: (H, W) the completion to correct.
+        sigma: column width, px. ridges: shrinkages of each amplitude, relative to ``sigma
+            * sqrt(pi)`` (the summed squared kernel of a column crossed through its centre
+            by one line of samples).
+
+    Returns:
+        one (H, W) float64 correction per ridge.
+    """
+    pred = completion.astype(np.float64)
+    sites = column_sites(pred, sigma)
+    resid = np.where(mask, values.astype(np.float64) - pred, 0.0)
+    num = _kernel_sum(resid, sigma)
+    # sum_i g^2 = sum_i exp(-d^2 / sigma^2): a kernel of sigma / sqrt(2)
+    den = _kernel_sum(mask.astype(np.float64), sigma / math.sqrt(2))
+    unit = sigma * math.sqrt(math.pi)
+    return [_kernel_sum(np.where(sites, num / (den + ridge * unit), 0.0), sigma) for ridge in ridges]
+
+
+@dataclass(frozen=True)
+class ColumnSetting:
+    """What :class:`ColumnConsistency` chose for one image: ``sigma`` and ``ridge`` (None:
+    off), and the held-out mean squared error without and with it."""
+
+    sigma: float | None
+    ridge: float | None
+    mse_before: float
+    mse_after: float
+
+
+class ColumnConsistency:
+    """Per image, the column correction that best predicts held-out samples (module docstring).
+
+    Args:
+        holdout: fraction of the samples held out to choose the setting (in ``tile`` px tiles).
+        seed: seed of the held-out samples.
+        min_gain: the correction is kept only when it lowers the held-out error by this
+            fraction.
+        tile: side of the held-out tiles, px.
+        keep: where the completion has columns to measure, always correct them with the
+            smallest ridge (:data:`KEEP_RIDGE`) instead of the one the held-out samples like
+            best: touched defects are kept more often (0.92 against 0.61 on synthetic
+            crystals at 1/20), at some cost in MSE (noise on the samples is kept too).
+    """
+
+    def __init__(
+        self, holdout: float = 0.1, seed: int = 0, min_gain: float = 0.01, tile: int = 4, keep: bool = False
+    ) -> None:
+        self.keep = bool(keep)
+        self.holdout = float(holdout)
+        self.tile = int(tile)
+        self.seed = int(seed)
+        self.min_gain = float(min_gain)
+        self.last_setting: ColumnSetting | None = None
+
+    def __call__(self, values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
+        """(H, W) float32: ``completion`` corrected to the samples, clipped to [0, 1]."""
+        # held out in 4 px tiles, not single pixels: neighbouring samples share the frame's
+        # noise (bilinear detection), and a held-out sample next to a kept one would reward
+        # a correction that fits that noise
+        t = self.tile
+        tiles = np.random.default_rng(self.seed).random((-(-mask.shape[0] // t), -(-mask.shape[1] // t)))
+        held = (
+            mask
+            & (tiles < self.holdout)[np.arange(mask.shape[0])[:, None] // t, np.arange(mask.shape[1])[None, :] // t]
+        )
+        train = mask & ~held
+        v = values.astype(np.float64)
+        pred = completion.astype(np.float64)
+        base = float(np.mean((pred[held] - v[held]) ** 2)) if held.any() else 0.0
+        best = (base, None, None)
+        measured = column_sigma(pred)
+        if self.keep and measured is not None:
+            after = column_correction(v, train, pred, measured, (KEEP_RIDGE,))[0]
+            err = float(np.mean((np.clip(pred[held] + after[held], 0, 1) - v[held]) ** 2)) if held.any() else 0.0
+            self.last_setting = ColumnSetting(measured, KEEP_RIDGE, base, err)
+            return np.clip(pred + column_correction(v, mask, pred, measured, (KEEP_RIDGE,))[0], 0, 1).astype(np.float32)
+        if held.sum() >= 32:
+            for sigma in (measured,) if measured is not None else SIGMAS:
+                for ridge, corr in zip(RIDGES, column_correction(v, train, pred, sigma, RIDGES), strict=True):
+                    err = float(np.mean((np.clip(pred[held] + corr[held], 0, 1) - v[held]) ** 2))
+                    if err < best[0]:
+                        best = (err, sigma, ridge)
+        err, sigma, ridge = best
+        if sigma is None or ridge is None or err > base * (1 - self.min_gain):
+            self.last_setting = ColumnSetting(None, None, base, base)
+            return completion.astype(np.float32)
+        self.last_setting = ColumnSetting(sigma, ridge, base, err)
+        log.info("column correction: sigma %.1f px, ridge %.2f (held-out MSE %.3e -> %.3e)", sigma, ridge, base, err)
+        return np.clip(pred + column_correction(v, mask, pred, sigma, (ridge,))[0], 0, 1).astype(np.float32)
+
+
+def sampled_lines(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Indices of the rows (axis 0) or columns (axis 1) more than 30 % sampled."""
+    return np.flatnonzero(mask.mean(axis=1 - axis) > 0.3)
+
+
+def line_periods(mask: np.ndarray) -> tuple[float | None, float | None]:
+    """(row period, column period) px of a scan made of lines, None for a direction without
+    regular lines (or for a scan whose samples are not at least 80 % on its lines)."""
+    rows, cols = sampled_lines(mask, 0), sampled_lines(mask, 1)
+    on = np.zeros_like(mask, dtype=bool)
+    on[rows, :] = True
+    on[:, cols] = True
+    if not mask.any() or (mask & on).sum() < 0.8 * mask.sum():
+        return None, None
+
+    def period(lines: np.ndarray) -> float | None:
+        gaps = np.diff(lines)
+        gaps = gaps[gaps > 1]
+        if len(gaps) < 3:
+            return None
+        p = float(np.median(gaps))
+        return p if p >= 3 else None
+
+    return period(rows), period(cols)
+
+
+def _clip_peaks(image: np.ndarray, period: float, axis: int, harmonics: int = 2) -> np.ndarray:
+    n = image.shape[axis]
+    spec = np.fft.rfft(image, axis=axis)
+    power = np.mean(np.abs(spec) ** 2, axis=1 - axis)  # across the lines, averaged along them
+    f0 = n / period
+    for k in range(1, harmonics + 1):
+        c = int(round(k * f0))
+        if c + 1 >= len(power) - 1:
+            break
+        near = np.arange(max(1, int(c - f0 / 2)), min(len(power), int(c + f0 / 2) + 1))
+        near = near[np.abs(near - c) > 1]
+        if len(near) < 2:
+            continue
+        level = float(np.median(power[near]))
+        for b in range(max(1, c - 1), c + 2):
+            if power[b] > level > 0:
+                idx = [slice(None), slice(None)]
+                idx[axis] = slice(b, b + 1)
+                spec[tuple(idx)] *= math.sqrt(level / power[b])
+    return np.fft.irfft(spec, n=n, axis=axis)
+
+
+def suppress_line_peaks(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(H, W) float32: ``image`` (a completion of the scan ``mask``) with the peaks of its
+    spectrum across the scan's lines, at the line frequency and twice it, lowered to the level
+    of the neighbouring frequencies (module docstring); unchanged for scans not made of lines
+    in one direction only."""
+    rows, cols = line_periods(mask)
+    out = image.astype(np.float64)
+    if rows is None and cols is None:
+        return image.astype(np.float32)
+    mean = out.mean()
+    out = out - mean
+    # lines in the other direction sample this one densely: there the period is observed
+    if rows is not None and cols is None:
+        out = _clip_peaks(out, rows, axis=0)
+    if cols is not None and rows is None:
+        out = _clip_peaks(out, cols, axis=1)
+    return np.clip(out + mean, 0.0, 1.0).astype(np.float32)
