@@ -83,6 +83,8 @@ COLUMNS: tuple[str, ...] = (
     "mse_raw",
     "defect_recall",
     "defects",
+    "defect_recall_touched",
+    "defects_touched",
     *metrics.DISTANCE_COLUMNS,
     "complete_s",
     "errmap",
@@ -210,13 +212,14 @@ def score(
     row["mse_raw"] = metrics.mse(out, image)
     row["rmse_raw"] = math.sqrt(row["mse_raw"])
     row["rmse_blur"] = math.sqrt(metrics.mse(out, metrics.blurred(image)))
+    row["defect_recall"], row["defects"] = math.nan, 0
+    row["defect_recall_touched"], row["defects_touched"] = math.nan, 0
     if spec is not None:
-        recall, n = metrics.defect_recall(
-            out, spec.clean, spec.defect_positions, spec.columns, spec.params["probe_sigma_px"]
-        )
-    else:
-        recall, n = math.nan, 0
-    row["defect_recall"], row["defects"] = recall, n
+        sigma = spec.params["probe_sigma_px"]
+        args = (out, spec.clean, spec.defect_positions, spec.columns, sigma)
+        row["defect_recall"], row["defects"] = metrics.defect_recall(*args)
+        touched = metrics.touched_defects(spec.defect_positions, mask, sigma)
+        row["defect_recall_touched"], row["defects_touched"] = metrics.defect_recall(*args, select=touched)
     row.update(zip(metrics.DISTANCE_COLUMNS, metrics.error_vs_distance(out, truth, mask).tolist(), strict=True))
     row["errmap"] = metrics.encode_map(metrics.error_map(out, truth))
     return row
@@ -453,7 +456,9 @@ def run_suite(
 
 def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
     """Re-run one cell per path (first image, first preset and seed, the coverage nearest 1/20)
-    and draw truth, partial scan, every completion and its |error| to ``out/examples/PATH.png``."""
+    and draw truth, partial scan, every completion, its |error| and its predicted uncertainty
+    (the half-width of its 90 % interval, :mod:`completion.uncertainty`) to
+    ``out/examples/PATH.png``."""
     _init_worker()
     folder = out / "examples"
     folder.mkdir(exist_ok=True)
@@ -462,24 +467,40 @@ def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
     for path in suite.paths:
         task = ScanTask(0, suite.images[0], path, cov, suite.presets[0], suite.seeds[0], suite.dose, suite.completers)
         image, truth, spec, scan = simulate_task(task)
-        outs = [_completer(c).complete(scan.values, scan.mask) for c in suite.completers]
+        outs, maps = [], []
+        for c in suite.completers:
+            try:
+                o, u = _completer(c).complete(scan.values, scan.mask, return_uncertainty=True)
+            except InputError:  # too sparse to calibrate a map
+                o, u = _completer(c).complete(scan.values, scan.mask), None
+            outs.append(o)
+            maps.append(u)
         n = len(outs)
-        fig, axes = plotting.figure(2, n + 1, figsize=(3.1 * (n + 1), 6.6), squeeze=False)
+        fig, axes = plotting.figure(3, n + 1, figsize=(3.1 * (n + 1), 9.9), squeeze=False)
         show = dict(cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axes[0, 0].imshow(truth, **show)
         axes[0, 0].set_title("truth" + (" (noise-free)" if spec is not None else ""), fontsize=9)
         axes[1, 0].imshow(scan.values, **show)
         axes[1, 0].set_title(f"partial scan {coverage_label(scan.coverage)}, {scan.time_s * 1e3:.1f} ms", fontsize=9)
+        axes[2, 0].imshow(scan.mask, cmap="gray", interpolation="nearest")
+        axes[2, 0].set_title("where it scanned", fontsize=9)
         emax = max(float(np.percentile(np.abs(o - truth), 99.5)) for o in outs)
-        for k, (name, o) in enumerate(zip(suite.completers, outs, strict=True)):
+        for k, (name, o, u) in enumerate(zip(suite.completers, outs, maps, strict=True)):
+            label = completer_label(name)
             axes[0, k + 1].imshow(o, **show)
-            axes[0, k + 1].set_title(f"{completer_label(name)}: MSE {metrics.mse(o, truth):.2e}", fontsize=9)
+            axes[0, k + 1].set_title(f"{label}: MSE {metrics.mse(o, truth):.2e}", fontsize=9)
             im = axes[1, k + 1].imshow(np.abs(o - truth), cmap="magma", vmin=0, vmax=emax, interpolation="nearest")
-            axes[1, k + 1].set_title(f"|error| of {completer_label(name)}", fontsize=9)
+            axes[1, k + 1].set_title(f"|error| of {label}", fontsize=9)
+            if u is None:
+                axes[2, k + 1].set_title("too sparse to calibrate", fontsize=9)
+                continue
+            inside, _ = metrics.calibration(o, u, truth, scan.mask)
+            axes[2, k + 1].imshow(u, cmap="magma", vmin=0, vmax=emax, interpolation="nearest")
+            axes[2, k + 1].set_title(f"predicted 90 % half-width ({inside:.0%} inside)", fontsize=9)
         for ax in axes.flat:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.8, label="|error| (intensity)")
+        fig.colorbar(im, ax=axes[1:, 1:].ravel().tolist(), shrink=0.8, label="|error| and uncertainty (intensity)")
         fig.suptitle(f"{path}, coverage {coverage_label(cov)}, preset '{suite.presets[0]}', image {task.image.id}")
         name = scanpaths.strategies.describe(path).replace(":", "_")
         for ext in (".png", ".pdf") if pdf else (".png",):

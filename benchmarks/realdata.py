@@ -43,9 +43,26 @@ import numpy as np
 from scanpaths.common import atomic_write, write_text_atomic
 from scanpaths.errors import InputError
 
-__all__ = ["SOURCES", "RealFrame", "RealSource", "data_dir", "fetch", "load_real", "pip_download"]
+__all__ = [
+    "SIMULATIONS",
+    "SOURCES",
+    "VALIDATION_SIMULATIONS",
+    "RealFrame",
+    "RealSource",
+    "data_dir",
+    "export_simulations",
+    "fetch",
+    "load_real",
+    "pip_download",
+]
 
 log = logging.getLogger(__name__)
+
+#: Physics-true PRISM simulations (MIT, ``../shared/data``; see its README): ``clean`` images.
+SIMULATIONS = "../shared/data/atomagined_haadf.npz"
+#: The first this many simulations are the validation set (``pstem eval real``); the rest may
+#: train (``pstem data simulations``, the ``gan-prism`` generator).
+VALIDATION_SIMULATIONS = 8
 
 #: Percentiles that set a frame's black and white (the rest is clipped).
 CLIP_PERCENTILES = (0.1, 99.9)
@@ -239,3 +256,33 @@ def load_real(path: str | os.PathLike[str] | None = None) -> list[RealFrame]:
         image = np.load(frames_dir / entry["file"], allow_pickle=False)
         out.append(RealFrame(entry["name"], entry["source"]["set"], image))
     return out
+
+
+def export_simulations(
+    out: str | os.PathLike[str], source: str | os.PathLike[str] = SIMULATIONS, skip: int = VALIDATION_SIMULATIONS
+) -> list[Path]:
+    """Write the training share of the PRISM simulations as float32 .npy files (``clean``
+    images after the first ``skip``, clipped to [0, 1]) into ``out``, for ``pstem train-gan
+    --data-dir``; returns the files.
+
+    Raises:
+        InputError: when ``source`` is missing or holds no more than ``skip`` images.
+    """
+    src = Path(source)
+    if not src.is_file():
+        raise InputError(f"no simulations at {src} (see ../shared/data/README.md)")
+    with np.load(src) as z:
+        if "clean" not in z.files:
+            raise InputError(f"{src}: no 'clean' array")
+        clean = z["clean"]
+    if len(clean) <= skip:
+        raise InputError(f"{src} holds {len(clean)} images; none left after the {skip} validation ones")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i in range(skip, len(clean)):
+        path = folder / f"prism-{i + 1}.npy"
+        with atomic_write(path, "wb") as fh:
+            np.save(fh, np.clip(clean[i].astype(np.float32), 0.0, 1.0))
+        written.append(path)
+    return written

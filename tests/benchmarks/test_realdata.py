@@ -122,9 +122,28 @@ def test_real_figures_compare_each_image_with_its_best_fill(
         mses = {r["completer"]: float(r["mse"]) for r in rows if r["image"] == image}
         ratios.append(mses[nearest_model] / min(v for k, v in mses.items() if k != nearest_model))
     assert min(ratios) >= 1.0  # the "model" is one of the fills: never better than the best of them
-    all_row = next(line for line in text.splitlines() if line.startswith("| all |"))
-    assert f"**{np.mean(ratios):.2f}**" in all_row
+    all_rows = [line for line in text.splitlines() if line.startswith("| all |")]
+    assert all_rows[0].startswith(f"| all | {np.mean(ratios):.2f} | ")  # the summary
+    assert f"**{np.mean(ratios):.2f}**" in all_rows[1]  # the table by scan
+    # the model's uncertainty map is scored: coverage of its 90 % interval in [0, 1]
+    covers = [float(r["cover90"]) for r in rows if r["completer"] == nearest_model]
+    assert all(0.0 <= c <= 1.0 for c in covers)
     run_cli = cli("eval", "real", "--data", tmp_path / "cache", "--simulations", "none", "--paths", "zigzag")
     assert run_cli.code == 2 and "--paths holds an unknown path kind" in run_cli.err
     run_cli = cli("eval", "real", "--data", tmp_path / "cache", "--models", "harmonic")
     assert run_cli.code == 2 and "--models 'harmonic' is one of the classical fills" in run_cli.err
+
+
+def test_the_training_share_of_the_simulations_leaves_the_validation_ones_out(tmp_path: Path, cli: Cli) -> None:
+    src = tmp_path / "sims.npz"
+    clean = np.random.default_rng(0).random((11, 32, 32)).astype(np.float16)
+    np.savez(src, clean=clean, raw=clean)
+    run = cli("data", "simulations", "--out", tmp_path / "train", "--source", src)
+    assert run.code == 0 and "wrote 3 simulations" in run.out
+    files = sorted((tmp_path / "train").iterdir())
+    assert [f.name for f in files] == ["prism-10.npy", "prism-11.npy", "prism-9.npy"]  # after the first 8
+    np.testing.assert_array_equal(np.load(tmp_path / "train" / "prism-9.npy"), clean[8].astype(np.float32))
+    run = cli("data", "simulations", "--out", tmp_path / "t2", "--source", src, "--skip", "11")
+    assert run.code == 2 and "none left after the 11 validation ones" in run.err
+    run = cli("data", "simulations", "--out", tmp_path / "t3", "--source", tmp_path / "missing.npz")
+    assert run.code == 2 and "no simulations at" in run.err
