@@ -82,6 +82,7 @@ def _auto(device: str, precision: str, keep_defects: bool = False) -> ValidatedC
             "harmonic-binned": HarmonicCompleter(binning=2),
         },
         keep_defects=keep_defects,
+        on_lines=("gan-prism", "harmonic-binned"),
     )
 
 

@@ -15,8 +15,9 @@ The recipe with the lowest error on the held-out samples completes the whole sca
 candidates it uses run again). Except on scans made of lines (raster, serpentine, grid:
 :func:`~completion.consistency.line_periods`), where every held-out sample lies on a line, at
 the lines' own phase, and fills that continue the lines' content look better there than they
-are between the lines: on 6 synthetic crystals under grid scans the validated choice was 1.15 x
-the generator's MSE. There the first candidate (the generator) completes the scan as it is.
+are between the lines: on 6 synthetic crystals under grid scans the validated choice (which
+took the sparse-spectrum fill there) was 1.15 x the generator's MSE. There only the candidates
+``on_lines`` names take part (``auto``: the generator and the harmonic fill).
 
 The held-out samples are noisy, but their noise is independent of every completion and adds
 the same amount to every recipe's error, so the ranking is that against the noise-free image.
@@ -121,6 +122,8 @@ class ValidatedChoice(Completer):
         consistency: correct the result's atomic columns to the samples on them
             (:class:`~completion.consistency.ColumnConsistency`: a vacancy or substitution the
             scan touched stays in the image); what it did is in :attr:`last_setting`.
+        on_lines: the candidates recipes may use on scans made of lines (None: all of them;
+            see the module docstring).
         keep_defects: correct every column the completion has with the smallest ridge
             (``ColumnConsistency(keep=True)``): touched defects kept more often, at some MSE.
         line_safe: on scans made of lines in one direction (raster, serpentine), lower any
@@ -144,6 +147,7 @@ class ValidatedChoice(Completer):
         consistency: bool = True,
         line_safe: bool = True,
         keep_defects: bool = False,
+        on_lines: tuple[str, ...] | None = None,
     ) -> None:
         if not candidates:
             raise InputError("a validated choice needs at least one candidate")
@@ -156,6 +160,11 @@ class ValidatedChoice(Completer):
         self.blend = bool(blend)
         self.consistency = ColumnConsistency(seed=seed, keep=keep_defects) if consistency else None
         self.line_safe = bool(line_safe)
+        if on_lines is not None and not (set(on_lines) <= set(self.candidates) and on_lines):
+            raise InputError(
+                f"on_lines must name some of the candidates ({', '.join(self.candidates)}), got {on_lines}"
+            )
+        self.on_lines = tuple(on_lines) if on_lines is not None else None
         self.last_choice: Choice | None = None
 
     @property
@@ -193,16 +202,18 @@ class ValidatedChoice(Completer):
         target = values[held].astype(np.float64)
         # the held-out pixels of every smoothing of every candidate, computed once
         at_held = {(n, s): _smooth(reduced[n], s)[held] for n in names for s in SMOOTHING}
+        allowed = set(names)
+        if self.on_lines is not None and line_periods(mask) != (None, None):
+            allowed = set(self.on_lines)
         best, best_err = None, np.inf
         for recipe in self.recipes():
+            if not {n for n, _, _ in recipe.parts} <= allowed:
+                continue
             pred = sum(w * at_held[(n, s)] for n, w, s in recipe.parts)
             err = float(np.mean((np.clip(pred, 0, 1) - target) ** 2))  # type: ignore[arg-type]
             if err < best_err:
                 best, best_err = recipe, err
         assert best is not None
-        if line_periods(mask) != (None, None):  # a line scan: the first candidate, as it is
-            best = Recipe(((names[0], 1.0, 0.0),))
-            best_err = float(np.mean((at_held[(names[0], 0.0)] - target) ** 2))
         errors = {n: float(np.mean((at_held[(n, 0.0)] - target) ** 2)) for n in names}
         self.last_choice = Choice(str(best), errors, int(held.sum()), best, best_err)
         log.info("validated choice: %s (held-out MSE %.3e; candidates %s)", best, best_err, errors)

@@ -71,6 +71,20 @@ def test_blends_and_smoothings_of_noisy_fills_are_chosen_on_held_out_samples() -
     assert len(auto.recipes()) > len(ValidatedChoice(cands, blend=False).recipes()) == 2
 
 
+def test_on_line_scans_only_the_named_candidates_take_part() -> None:
+    spec = scanpaths.specimens.generate((96, 96), seed=2, scene="amorphous")
+    cands = {"flat": _Flat(), "harmonic": HarmonicCompleter(), "nearest": NearestCompleter()}
+    auto = ValidatedChoice(cands, consistency=False, on_lines=("flat", "nearest"))
+    lines = scanpaths.simulate(spec.image, scanpaths.make_path("raster", (96, 96), coverage=0.2), preset="ideal")
+    auto.complete(lines.values, lines.mask)
+    assert auto.last_choice is not None and {n for n, _, _ in auto.last_choice.recipe.parts} <= {"flat", "nearest"}
+    spiral = scanpaths.simulate(spec.image, scanpaths.make_path("spiral", (96, 96), coverage=0.2), preset="ideal")
+    auto.complete(spiral.values, spiral.mask)  # not a line scan: every candidate
+    assert auto.last_choice is not None and "harmonic" in auto.last_choice.chosen
+    with pytest.raises(InputError, match="on_lines"):
+        ValidatedChoice(cands, on_lines=("bicubic",))
+
+
 def test_too_few_samples_take_the_first_candidate_and_bad_settings_are_refused() -> None:
     mask = np.zeros((32, 32), bool)
     mask[3, 4] = mask[20, 9] = True
