@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("pstem.scan", "simulate a partial scan of an image file or a synthetic specimen (.npz)"),
     "presets": ("pstem.scan", "list the microscope physics presets and the numbers behind them"),
     "components": ("pstem.components", "list every path kind, preset, completer and scan strategy by name"),
-    "complete": ("pstem.complete", "complete a partial scan with the shipped generator or a baseline (TIFF out)"),
+    "complete": ("pstem.complete", "complete a partial scan (default auto; --uncertainty: its 90 percent map too; TIFF out)"),
     "train-gan": ("pstem.train", "train the completion generator (MSE, then adversarial); CUDA and torchrun aware"),
     "train-rl": ("pstem.train", "train an agent that picks each next scan segment or line (SB3 PPO, SAC, search)"),
     "bench": ("pstem.bench", "run a benchmark suite (paths x coverages x presets x completers): table and plots"),
@@ -48,7 +48,8 @@ examples:
   pstem simulate my_image.tif --path spiral --coverage 0.05 -o scan.npz
   pstem simulate --synthetic 512 --path lissajous --coverage 0.02 --dose 10 -o scan.npz --png scan.png
   pstem complete --demo -o demo.png                     complete a built-in specimen, draw a panel
-  pstem complete scan.npz -o completed.tif              complete a partial scan with the shipped model
+  pstem complete scan.npz -o completed.tif              complete a partial scan (auto: the validated blend)
+  pstem complete scan.npz --uncertainty -o c.tif        ... and write its uncertainty map, c_uncertainty.tif
   pstem train-gan --out runs/gan                        train the completion generator
   pstem presets                                         the microscope presets and their numbers
   pstem train-rl --out runs/rl --steps 100000           train an adaptive-scan agent (PPO)

@@ -202,3 +202,26 @@ def test_complete_demo_with_the_shipped_model(tmp_path: Path, cli: Cli) -> None:
     run = cli("complete", "--demo", "-o", out)
     assert run.code == 0 and _png_ok(out)
     assert "MSE vs noise-free truth" in run.out
+
+
+def test_complete_with_an_uncertainty_map_and_its_bad_input(tmp_path: Path, cli: Cli) -> None:
+    import tifffile
+
+    scan = tmp_path / "scan.npz"
+    assert cli("simulate", "--synthetic", "96", "--coverage", "0.1", "-o", scan).code == 0
+    out, unc = tmp_path / "c.tif", tmp_path / "u.tif"
+    run = cli("complete", scan, "--model", "harmonic", "-o", out, "--uncertainty", unc)
+    assert run.code == 0 and "90 % interval" in run.out
+    u = tifffile.imread(unc)
+    assert u.shape == (96, 96) and u.dtype == np.float32 and u.min() > 0
+    run = cli("complete", scan, "--model", "harmonic", "-o", out, "--uncertainty", out)
+    assert run.code == 2 and "is the completion's own output" in run.err
+    # a scan too sparse to calibrate: one line, exit 2, nothing written
+    values = np.zeros((64, 64), np.float32)
+    mask = np.zeros((64, 64), bool)
+    mask[::16, ::16] = True
+    values[mask] = 0.5
+    np.savez(tmp_path / "sparse.npz", values=values, mask=mask)
+    run = cli("complete", tmp_path / "sparse.npz", "--model", "harmonic", "-o", tmp_path / "s.tif", "--uncertainty")
+    assert run.code == 2 and "too few samples to calibrate" in run.err and "Traceback" not in run.err
+    assert not (tmp_path / "s.tif").exists() and not (tmp_path / "s_uncertainty.tif").exists()
