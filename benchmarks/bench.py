@@ -496,12 +496,17 @@ def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
                 continue
             inside, _ = metrics.calibration(o, u, truth, scan.mask)
             axes[2, k + 1].imshow(u, cmap="magma", vmin=0, vmax=emax, interpolation="nearest")
-            axes[2, k + 1].set_title(f"predicted 90 % half-width ({inside:.0%} inside)", fontsize=9)
+            axes[2, k + 1].set_title(f"uncertainty: {inside:.0%} inside", fontsize=9)
         for ax in axes.flat:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.colorbar(im, ax=axes[1:, 1:].ravel().tolist(), shrink=0.8, label="|error| and uncertainty (intensity)")
-        fig.suptitle(f"{path}, coverage {coverage_label(cov)}, preset '{suite.presets[0]}', image {task.image.id}")
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="|error| and uncertainty (intensity)")
+        fig.suptitle(
+            f"{path}, coverage {coverage_label(cov)}, preset '{suite.presets[0]}', image {task.image.id}\n"
+            "row 2: |error| against the truth; row 3: predicted half-width of the 90 % interval "
+            "(share of unscanned pixels inside it)",
+            fontsize=10,
+        )
         name = scanpaths.strategies.describe(path).replace(":", "_")
         for ext in (".png", ".pdf") if pdf else (".png",):
             p = folder / f"{name}{ext}"

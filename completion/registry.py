@@ -21,6 +21,7 @@ from scanpaths.registry import Registry
 
 from .base import Completer
 from .baselines import BASELINES, HarmonicCompleter, LatticeCompleter
+from .consistency import AUTO_RIDGE, KEEP_RIDGE
 from .neural import load_checkpoint, load_default
 from .selection import ValidatedChoice
 
@@ -74,14 +75,14 @@ register_completer(
 )
 
 
-def _auto(device: str, precision: str, keep_defects: bool = False) -> ValidatedChoice:
+def _auto(device: str, precision: str, column_ridge: float = AUTO_RIDGE) -> ValidatedChoice:
     return ValidatedChoice(
         {
             "gan-prism": load_default("prism", device=device, precision=precision),
             "lattice": LatticeCompleter(),
             "harmonic-binned": HarmonicCompleter(binning=2),
         },
-        keep_defects=keep_defects,
+        column_ridge=column_ridge,
         on_lines=("gan-prism", "harmonic-binned"),
     )
 
@@ -94,7 +95,7 @@ register_completer(
 )
 register_completer(
     "auto-keep",
-    lambda arg, device, precision: _auto(device, precision, keep_defects=True),
+    lambda arg, device, precision: _auto(device, precision, column_ridge=KEEP_RIDGE),
     family="neural",
     help="auto, every atomic column corrected to the samples on it at the smallest ridge: touched vacancies "
     "and substitutions kept more often, at some MSE",

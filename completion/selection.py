@@ -124,8 +124,8 @@ class ValidatedChoice(Completer):
             scan touched stays in the image); what it did is in :attr:`last_setting`.
         on_lines: the candidates recipes may use on scans made of lines (None: all of them;
             see the module docstring).
-        keep_defects: correct every column the completion has with the smallest ridge
-            (``ColumnConsistency(keep=True)``): touched defects kept more often, at some MSE.
+        column_ridge: the column correction's fixed ridge (``ColumnConsistency(ridge=...)``;
+            None: chosen per image on held-out samples).
         line_safe: on scans made of lines in one direction (raster, serpentine), lower any
             spectral peak of the result at the line period to its neighbours' level
             (:func:`~completion.consistency.suppress_line_peaks`: no phantom lattice).
@@ -146,7 +146,7 @@ class ValidatedChoice(Completer):
         blend: bool = True,
         consistency: bool = True,
         line_safe: bool = True,
-        keep_defects: bool = False,
+        column_ridge: float | None = None,
         on_lines: tuple[str, ...] | None = None,
     ) -> None:
         if not candidates:
@@ -158,7 +158,7 @@ class ValidatedChoice(Completer):
         self.holdout = float(holdout)
         self.seed = int(seed)
         self.blend = bool(blend)
-        self.consistency = ColumnConsistency(seed=seed, keep=keep_defects) if consistency else None
+        self.consistency = ColumnConsistency(seed=seed, ridge=column_ridge) if consistency else None
         self.line_safe = bool(line_safe)
         if on_lines is not None and not (set(on_lines) <= set(self.candidates) and on_lines):
             raise InputError(

@@ -57,7 +57,7 @@ def test_the_setting_is_chosen_on_held_out_samples() -> None:
     for site in sites:  # at least half of each column removed
         assert _site_value(out, *site) < _site_value(pattern, *site) - 0.3
     assert out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
-    keep = ColumnConsistency(keep=True)
+    keep = ColumnConsistency(ridge=KEEP_RIDGE)
     kept = keep(values, mask, pattern)
     assert keep.last_setting is not None and keep.last_setting.ridge == KEEP_RIDGE
     for site in sites:
