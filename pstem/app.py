@@ -31,7 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("pstem.scan", "simulate a partial scan of an image file or a synthetic specimen (.npz)"),
     "presets": ("pstem.scan", "list the microscope physics presets and the numbers behind them"),
     "components": ("pstem.components", "list every path kind, preset, completer and scan strategy by name"),
-    "complete": ("pstem.complete", "complete a partial scan (default auto; --uncertainty: its 90 percent map too; TIFF out)"),
+    "complete": (
+        "pstem.complete",
+        "complete a partial scan (default auto; --uncertainty: its 90 percent map too; TIFF out)",
+    ),
     "train-gan": ("pstem.train", "train the completion generator (MSE, then adversarial); CUDA and torchrun aware"),
     "train-rl": ("pstem.train", "train an agent that picks each next scan segment or line (SB3 PPO, SAC, search)"),
     "bench": ("pstem.bench", "run a benchmark suite (paths x coverages x presets x completers): table and plots"),
