@@ -20,7 +20,7 @@ from typing import Any
 
 from scanpaths.errors import ConfigError, InputError
 
-from .options import flag_message
+from .options import OneLineParser, flag_message
 
 __all__ = ["COMMANDS", "build_parser", "main", "parse"]
 
@@ -78,7 +78,7 @@ def _version() -> str:
 def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
     """The ``pstem`` parser with the arguments of ``command`` filled in (``"*"``: every
     command's; None: none, enough for ``pstem --help``)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="pstem",
         description="partialstem: simulate partial and adaptive STEM scans, complete them, benchmark them.",
         epilog=EPILOG,

@@ -16,7 +16,7 @@ from completion.device import DEVICES, PRECISIONS
 from completion.registry import COMPLETERS, get_completer
 from scanpaths.errors import InputError
 
-from .options import coverage, out_file, prepare
+from .options import coverage, out_file, prepare, seed
 
 __all__ = ["configure"]
 
@@ -27,6 +27,9 @@ def _complete(args: argparse.Namespace) -> int:
         return _demo(args, completer)
     if args.scan is None:
         raise InputError("give SCAN (and MASK), a .npz from 'pstem simulate', or --demo")
+    for f in (args.scan, args.mask):
+        if f is not None and not f.is_file():
+            raise InputError(f"{f}: no such file")
     if args.scan.suffix.lower() == ".npz" and args.mask is None:
         with np.load(args.scan, allow_pickle=False) as z:
             if not {"values", "mask"} <= set(z.files):
@@ -163,5 +166,5 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--demo", action="store_true", help="complete a built-in 512 px specimen and draw a panel")
     p.add_argument("--coverage", type=coverage, default=0.05, help="with --demo: coverage (default 0.05)")
-    p.add_argument("--seed", type=int, default=0, help="with --demo: specimen seed")
+    p.add_argument("--seed", type=seed, default=0, help="with --demo: specimen seed")
     p.set_defaults(func=_complete)

@@ -19,12 +19,32 @@ import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scanpaths.common import parse_coverage
 from scanpaths.errors import ConfigError, InputError
 
-__all__ = ["Option", "add_options", "config_from", "coverage", "field_docs", "flag_message", "out_file", "prepare"]
+__all__ = [
+    "OneLineParser",
+    "Option",
+    "add_options",
+    "config_from",
+    "coverage",
+    "field_docs",
+    "figure_file",
+    "flag_message",
+    "out_file",
+    "prepare",
+    "seed",
+]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (``pstem COMMAND: error: ...``, exit 2),
+    pointing to ``--help`` instead of printing the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 # --------------------------------------------------------------------------- argument types
@@ -34,6 +54,29 @@ def coverage(text: str) -> float:
         return parse_coverage(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def seed(text: str) -> int:
+    """argparse type of a seed: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a seed must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {value}")
+    return value
+
+
+#: Suffixes a figure can be written as.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def figure_file(text: str) -> Path:
+    """argparse type of a figure file: .png, .pdf or .svg, not a folder."""
+    p = out_file(text)
+    if p.suffix.lower() not in FIGURE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text}: a figure is written as {', '.join(FIGURE_SUFFIXES)}")
+    return p
 
 
 def out_file(text: str) -> Path:

@@ -14,7 +14,7 @@ from benchmarks.panels import paths_panel, specimen_gallery
 from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
 
-from .options import coverage, out_file, prepare
+from .options import coverage, figure_file, out_file, prepare, seed
 
 __all__ = ["configure"]
 
@@ -156,10 +156,10 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--size", type=int, default=512, help="image size in px (64-2048, default 512)")
         p.add_argument("--coverage", type=coverage, default=0.05, help="fraction scanned, e.g. 0.05 or 1/20")
         p.add_argument("--preset", default="typical", help=f"physics preset: {presets}")
-        p.add_argument("--seed", type=int, default=0, help="seed for the specimen and random paths")
+        p.add_argument("--seed", type=seed, default=0, help="seed for the specimen and random paths")
         p.add_argument("--kinds", nargs="+", metavar="KIND", help=f"path kinds (default all: {_kinds_help()})")
         p.add_argument(
-            "-o", "--out", type=out_file, default=Path("paths.png"), help="output PNG/PDF (default paths.png)"
+            "-o", "--out", type=figure_file, default=Path("paths.png"), help="output PNG/PDF/SVG (default paths.png)"
         )
         p.add_argument("--dpi", type=int, default=110, help="resolution of the PNG (default 110)")
         p.set_defaults(func=_paths)
@@ -167,8 +167,8 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         p.description = "Draw synthetic HAADF specimens with their planted defects marked."
         p.add_argument("-n", type=int, default=8, help="how many (1-64, default 8)")
         p.add_argument("--size", type=int, default=256, help="image size in px (16-2048, default 256)")
-        p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-        p.add_argument("-o", "--out", type=out_file, default=Path("specimens.png"), help="output PNG/PDF")
+        p.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
+        p.add_argument("-o", "--out", type=figure_file, default=Path("specimens.png"), help="output PNG/PDF/SVG")
         p.add_argument("--dpi", type=int, default=110, help="resolution of the PNG (default 110)")
         p.set_defaults(func=_specimens)
     elif name == "simulate":
@@ -186,9 +186,9 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="typical", help=f"physics preset: {presets}")
         p.add_argument("--dose", type=float, help="electrons per sample for Poisson noise (default: none)")
         p.add_argument("--dwell", type=float, help="dwell time per sample in s (default: the preset's)")
-        p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+        p.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
         p.add_argument("-o", "--out", type=out_file, default=Path("scan.npz"), help="output .npz (default scan.npz)")
-        p.add_argument("--png", type=out_file, help="also draw specimen, partial scan and trajectory to this PNG")
+        p.add_argument("--png", type=figure_file, help="also draw specimen, partial scan and trajectory to this PNG")
         p.set_defaults(func=_simulate)
     elif name == "presets":
         p.description = "List the physics presets and the numbers behind them."

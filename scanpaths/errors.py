@@ -68,6 +68,18 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
     return arr
 
 
+def check_seed(seed: Any, name: str = "seed") -> Any:
+    """``seed`` if it is a valid seed: None, a ``numpy.random.Generator``, or an integer >= 0
+    (a NumPy integer too); else a one-line :class:`InputError` (NumPy's own is a traceback)."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"{name} must be an integer >= 0, got {seed!r}")
+    if seed < 0:
+        raise InputError(f"{name} must be >= 0, got {seed}")
+    return int(seed)
+
+
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     """Validate that ``value`` is one of ``choices``."""
     options = list(choices)

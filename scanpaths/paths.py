@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels as K
-from .errors import InputError, check_number, check_shape
+from .errors import InputError, check_number, check_seed, check_shape
 from .registry import Registry
 
 __all__ = [
@@ -649,6 +649,7 @@ def make_path(
         raise InputError(f"give either coverage or an explicit density ({', '.join(sorted(entry.density))}), not both")
     if coverage is None and not explicit:
         coverage = entry.default_coverage
+    seed = check_seed(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return entry.build(PathRequest(kind, shape, coverage, spacing, step, rng, params))
 
@@ -673,6 +674,7 @@ def random_polyline(
     """A smooth random polyline (n, 2) (x, y) px, standing in for an agent's path, long enough
     to cover ``coverage`` of the image with room to spare."""
     h, w = shape
+    seed = check_seed(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     seg = 0.06 * min(h, w)
     n = int(np.ceil(2.0 * coverage * h * w / seg)) + 2

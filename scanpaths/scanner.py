@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels as K
-from .errors import InputError, check_choice, check_image, check_number
+from .errors import InputError, check_choice, check_image, check_number, check_seed
 from .paths import ScanPath
 from .physics import Preset, coil_params, get_preset
 
@@ -272,6 +272,7 @@ class Scanner:
         self.dose = None if dose is None else check_number(dose, "dose", 0.0, 1e12, low_open=True)
         self.register = check_choice(register, "register", ("commanded", "actual"))
         self.shape: tuple[int, int] = self.image.shape  # type: ignore[assignment]
+        seed = check_seed(seed)
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self._perturb = None if p.is_ideal else _Perturbation(p, self.dwell_s, self._rng)
         if ticks is not None:

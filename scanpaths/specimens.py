@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .errors import InputError, check_choice, check_shape
+from .errors import InputError, check_choice, check_seed, check_shape
 
 __all__ = ["DEFECT_KINDS", "LATTICES", "SCENES", "Specimen", "generate"]
 
@@ -393,6 +393,7 @@ def generate(
         The :class:`Specimen`.
     """
     shape = check_shape(shape, "shape", 16, 8192)
+    seed = check_seed(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if scene is None:
         names = list(SCENES)

@@ -6,8 +6,10 @@ import itertools
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import scanpaths
 from scanpaths import InputError, seeds
 from scanpaths.common import atomic_write, coverage_label, parse_coverage, write_text_atomic
 from scanpaths.registry import Registry
@@ -72,3 +74,18 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_seeds_are_checked_at_the_public_edge() -> None:
+    calls = [
+        lambda s: scanpaths.specimens.generate((32, 32), seed=s),
+        lambda s: scanpaths.make_path("spiral", (32, 32), coverage=0.1, seed=s),
+        lambda s: scanpaths.sample_path("random", (32, 32), 0.1, s),
+        lambda s: scanpaths.simulate(np.zeros((32, 32)), scanpaths.make_path("raster", (32, 32), coverage=0.2), seed=s),
+    ]
+    for call in calls:
+        for bad, msg in ((-1, "must be >= 0"), (1.5, "must be an integer"), (True, "must be an integer")):
+            with pytest.raises(InputError, match=msg):
+                call(bad)
+        call(np.int64(3))  # NumPy integers and generators are seeds too
+        call(np.random.default_rng(0))
