@@ -166,9 +166,13 @@ def run(cfg: RealFigures, command: str = "pstem eval real") -> str:
 
 
 def _report(cfg: RealFigures, images: list[RealFrame], rows: list[dict[str, object]], command: str) -> str:
+    # per cell (image, path, coverage, preset): every completer's MSE against the frame and the blurred frame
     by_cell: dict[tuple, dict[str, float]] = defaultdict(dict)
+    blur_cell: dict[tuple, dict[str, float]] = defaultdict(dict)
     for r in rows:
-        by_cell[(r["image"], r["path"], r["coverage"], r["preset"])][str(r["completer"])] = float(r["mse"])  # type: ignore[arg-type]
+        key = (r["image"], r["path"], r["coverage"], r["preset"])
+        by_cell[key][str(r["completer"])] = float(r["mse"])  # type: ignore[arg-type]
+        blur_cell[key][str(r["completer"])] = float(r["mse_blur"])  # type: ignore[arg-type]
     sets = {f.name: f.set for f in images}
     # every set, then the experimental frames together (all but the simulations), then everything
     groups = [*sorted(set(sets.values())), *(["experimental"] if "prism" in sets.values() else []), "all"]
@@ -176,19 +180,12 @@ def _report(cfg: RealFigures, images: list[RealFrame], rows: list[dict[str, obje
     def member(image: str, group: str) -> bool:
         return group == "all" or sets[image] == group or (group == "experimental" and sets[image] != "prism")
 
-    blur_cell: dict[tuple, dict[str, float]] = defaultdict(dict)
-    for r in rows:
-        blur_cell[(r["image"], r["path"], r["coverage"], r["preset"])][str(r["completer"])] = float(r["mse_blur"])  # type: ignore[arg-type]
-    ratio_blur = {
-        m: {k: res[m] / min(res[b] for b in BASELINE_NAMES) for k, res in blur_cell.items()} for m in cfg.models
-    }
-    ratio: dict[str, dict[tuple, float]] = {m: {} for m in cfg.models}
-    best_name: dict[tuple, str] = {}
-    for key, res in by_cell.items():
-        best = min(BASELINE_NAMES, key=lambda b: res[b])
-        best_name[key] = best
-        for m in cfg.models:
-            ratio[m][key] = res[m] / res[best]
+    def over_best(cells: dict[tuple, dict[str, float]], m: str) -> dict[tuple, float]:
+        return {k: res[m] / min(res[b] for b in BASELINE_NAMES) for k, res in cells.items()}
+
+    ratio = {m: over_best(by_cell, m) for m in cfg.models}
+    ratio_blur = {m: over_best(blur_cell, m) for m in cfg.models}
+    best_name = {key: min(BASELINE_NAMES, key=lambda b: res[b]) for key, res in by_cell.items()}
     lines = [
         "# Completion on real frames",
         "",

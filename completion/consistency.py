@@ -51,6 +51,8 @@ from scipy.spatial import cKDTree
 
 from scanpaths.errors import InputError
 
+from .uncertainty import held_out_tiles
+
 __all__ = [
     "AUTO_RIDGE",
     "KEEP_RIDGE",
@@ -207,12 +209,7 @@ class ColumnConsistency:
         # held out in 4 px tiles, not single pixels: neighbouring samples share the frame's
         # noise (bilinear detection), and a held-out sample next to a kept one would reward
         # a correction that fits that noise
-        t = self.tile
-        tiles = np.random.default_rng(self.seed).random((-(-mask.shape[0] // t), -(-mask.shape[1] // t)))
-        held = (
-            mask
-            & (tiles < self.holdout)[np.arange(mask.shape[0])[:, None] // t, np.arange(mask.shape[1])[None, :] // t]
-        )
+        held = held_out_tiles(mask, self.tile, self.holdout, self.seed)
         train = mask & ~held
         v = values.astype(np.float64)
         pred = completion.astype(np.float64)
@@ -257,7 +254,7 @@ def line_periods(mask: np.ndarray) -> tuple[float | None, float | None]:
     def period(lines: np.ndarray) -> float | None:
         gaps = np.diff(lines)
         gaps = gaps[gaps > 1]
-        if len(gaps) < 3:
+        if len(gaps) < 2:  # fewer than three lines (a serpentine's two turning columns are not lines)
             return None
         p = float(np.median(gaps))
         return p if p >= 3 else None
