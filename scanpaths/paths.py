@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels as K
+from .common import parse_coverage
 from .errors import InputError, check_number, check_seed, check_shape
 from .registry import Registry
 
@@ -598,7 +599,7 @@ for _kind in (
 def make_path(
     kind: str,
     shape: tuple[int, int],
-    coverage: float | None = None,
+    coverage: float | str | None = None,
     *,
     seed: int | np.random.Generator | None = 0,
     spacing: float | None = None,
@@ -610,7 +611,8 @@ def make_path(
     Args:
         kind: a name of :data:`PATH_KINDS`.
         shape: image size ``(H, W)`` in px, each in [2, 16384].
-        coverage: target fraction of pixels hit, in (0, 1]; the path's density is solved so the
+        coverage: target fraction of pixels hit, in (0, 1] (a number, or text such as
+            ``"1/20"``); the path's density is solved so the
             mask's coverage is within 5 % (relative) of it. Give either ``coverage`` or the
             kind's own density parameter (``spacing`` px for raster, serpentine, grid and spiral;
             ``lobes`` for lissajous; ``n_points`` for random; ``n_steps`` for random-walk);
@@ -633,6 +635,8 @@ def make_path(
     entry = PATH_KINDS[kind]
     shape = check_shape(shape)
     step = check_number(step, "step", 0.0, 1e6, low_open=True)
+    if isinstance(coverage, str):  # "1/20" or "0.05", as the command line takes it
+        coverage = parse_coverage(coverage)
     if coverage is not None:
         coverage = check_number(coverage, "coverage", 0.0, 1.0, low_open=True)
     if spacing is not None:

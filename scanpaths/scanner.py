@@ -240,6 +240,12 @@ class Scanner:
             up to it do not depend on the chunking; default: the first chunk's length.
         feed_forward: compensate the coils' steady lag by driving them early, as scan
             generators do (default); False drives them with the command itself.
+        pixel_size_nm: the image's pixel size, nm (default: the preset's): jitter and drift are
+            in nm, so it sets how many px they move the beam.
+
+    Raises:
+        InputError: bad arguments, or an image outside [0, 1] (the detector's range: a 0-255
+            image is refused, not guessed at; ``scanpaths.io.scale_intensity`` scales one).
 
     >>> import numpy as np
     >>> sc = Scanner(np.zeros((64, 64)), "typical", seed=0, start=(0.0, 32.0))
@@ -262,11 +268,20 @@ class Scanner:
         start: Any = None,
         ticks: int | None = None,
         feed_forward: bool = True,
+        pixel_size_nm: float | None = None,
     ) -> None:
         self.image = check_image(image)
+        lo, hi = float(self.image.min()), float(self.image.max())
+        if lo < -1e-6 or hi > 1 + 1e-6:
+            raise InputError(
+                f"image values must lie in [0, 1] (the detector's range), got {lo:.4g} .. {hi:.4g}; scale it "
+                "first (scanpaths.io.scale_intensity, or read the file with scanpaths.io.read_image)"
+            )
         p = get_preset(preset)
         if dwell_s is not None:
             p = replace(p, dwell_s=check_number(dwell_s, "dwell_s", 0.0, 1.0, low_open=True))
+        if pixel_size_nm is not None:
+            p = replace(p, pixel_size_nm=check_number(pixel_size_nm, "pixel_size_nm", 1e-6, 1e7))
         self.preset = p
         self.dwell_s = p.dwell_s
         self.dose = None if dose is None else check_number(dose, "dose", 0.0, 1e12, low_open=True)
@@ -460,6 +475,7 @@ def simulate(
     *,
     dwell_s: float | None = None,
     register: str = "commanded",
+    pixel_size_nm: float | None = None,
 ) -> PartialScan:
     """Scan ``image`` along a whole ``path``: one :meth:`Scanner.scan` call, ``last=True``.
 
@@ -473,6 +489,9 @@ def simulate(
         seed: seed or generator for jitter, drift and dose noise.
         dwell_s: override the preset's dwell time per sample, s (> 0).
         register: ``"commanded"`` (default; what a microscope does) or ``"actual"``.
+        pixel_size_nm: the image's pixel size, nm (default: the preset's, 0.02 nm): jitter
+            and drift are in nm, so a real pixel size changes the distortion in px
+            (``scanpaths.io.read_image`` gives a file's in ``Frame.calibration``).
 
     Returns:
         The :class:`PartialScan`.
@@ -482,7 +501,9 @@ def simulate(
     img = check_image(image)
     if img.shape != path.shape:
         raise InputError(f"image shape {img.shape} differs from the path's shape {path.shape}")
-    scanner = Scanner(img, preset, dose=dose, seed=seed, dwell_s=dwell_s, register=register)
+    scanner = Scanner(
+        img, preset, dose=dose, seed=seed, dwell_s=dwell_s, register=register, pixel_size_nm=pixel_size_nm
+    )
     scanner.scan(path, last=True)
     return scanner.partial_scan(path)
 
