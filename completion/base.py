@@ -6,7 +6,7 @@ the same shape.
 
 Input rules (checked at the public edge, one-line :class:`~scanpaths.errors.InputError`):
 
-- ``values`` must be real and finite, ``mask`` bool (or integer 0/1); shapes must match;
+- ``values`` must be real and finite, ``mask`` bool (or numbers that are all 0 or 1); shapes must match;
 - values under the mask are **clipped** to [0, 1]: dose noise (counts / dose) can push single
   samples a little past 1. Values far outside (below -0.5 or above 2) are rejected as not
   normalised, since clipping them would be a silent wrong answer;
@@ -52,10 +52,11 @@ def check_inputs(values: Any, mask: Any, batch: bool = False) -> tuple[np.ndarra
     if v.dtype == bool or not (np.issubdtype(v.dtype, np.floating) or np.issubdtype(v.dtype, np.integer)):
         raise InputError(f"values must be a real float array, got dtype {v.dtype}")
     if m.dtype != bool:
-        if np.issubdtype(m.dtype, np.integer) and m.size and set(np.unique(m)) <= {0, 1}:
+        numeric = np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)
+        if numeric and m.size and set(np.unique(m).tolist()) <= {0, 1}:
             m = m.astype(bool)
         else:
-            raise InputError(f"mask must be bool (or integers 0/1), got dtype {m.dtype}")
+            raise InputError(f"mask must be bool (or numbers 0 and 1 only), got dtype {m.dtype}")
     if v.ndim != ndim or m.ndim != ndim:
         raise InputError(f"values and mask must be {shape_txt}, got {v.shape} and {m.shape}")
     if v.shape != m.shape:

@@ -81,8 +81,9 @@ def test_input_rules() -> None:
         check_inputs(v, np.zeros((16, 16), bool))
     with pytest.raises(InputError, match="shapes differ"):
         check_inputs(v, m[:8])
+    np.testing.assert_array_equal(check_inputs(v, m.astype(np.float32))[1], m)  # 0/1 numbers are a mask
     with pytest.raises(InputError, match="mask must be bool"):
-        check_inputs(v, m.astype(np.float32))
+        check_inputs(v, m.astype(np.float32) * 0.5)
     with pytest.raises(InputError, match="values must be a real float array"):
         check_inputs(v.astype(bool), m)
     bad = v.copy()
