@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import csv
+import ctypes
 import dataclasses
 import fcntl
 import io
@@ -36,6 +37,8 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,6 +89,7 @@ COLUMNS: tuple[str, ...] = (
     "defect_recall_touched",
     "defects_touched",
     *metrics.DISTANCE_COLUMNS,
+    *metrics.DISTANCE_SHARE_COLUMNS,
     "complete_s",
     "errmap",
 )
@@ -149,6 +153,28 @@ def task_keys(task: ScanTask) -> list[tuple[str, ...]]:
 _THREADS_SET = False
 
 
+#: How long ``--scheduler`` waits for a Dask scheduler to answer, s.
+SCHEDULER_TIMEOUT_S = 10
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this process when the process that started it dies (``kill -9`` of
+    ``pstem bench`` leaves no orphaned pool worker); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent was gone before the call took effect
+            os._exit(1)
+
+
+def _pool_worker() -> None:
+    """Initializer of the local pool's workers."""
+    _die_with_parent()
+    _init_worker()
+
+
 def _init_worker() -> None:
     """One thread for torch and Numba in each worker (idempotent)."""
     global _THREADS_SET
@@ -165,7 +191,7 @@ def _init_worker() -> None:
 def _image(src: ImageSource) -> tuple[np.ndarray, np.ndarray, scanpaths.specimens.Specimen | None]:
     """(image as scanned, truth to score against, the specimen or None) of an image source."""
     if src.file is not None:
-        img = scanpaths.io.load_image(src.file)
+        img = scanpaths.io.load_image(src.file, frame=src.frame)
         return img, img, None
     assert src.seed is not None and src.size is not None
     spec = scanpaths.specimens.generate((src.size, src.size), seed=src.seed, scene=src.scene)
@@ -188,8 +214,11 @@ def simulate_task(
     """Simulate the scan of a task: (image, truth, specimen or None, partial scan)."""
     image, truth, spec = _image(task.image)
     dose = task.dose if task.dose > 0 else None
+    preset = scanpaths.get_preset(task.preset)
+    if task.image.pixel_size_nm is not None:  # jitter and drift in nm: a file's own pixel size
+        preset = dataclasses.replace(preset, pixel_size_nm=task.image.pixel_size_nm)
     scan = _strategy(task.path).scan(
-        image, coverage=task.coverage, preset=task.preset, seed=task.scan_seed, dose=dose, truth=truth
+        image, coverage=task.coverage, preset=preset, seed=task.scan_seed, dose=dose, truth=truth
     )
     return image, truth, spec, scan
 
@@ -221,6 +250,7 @@ def score(
         touched = metrics.touched_defects(spec.defect_positions, mask, sigma)
         row["defect_recall_touched"], row["defects_touched"] = metrics.defect_recall(*args, select=touched)
     row.update(zip(metrics.DISTANCE_COLUMNS, metrics.error_vs_distance(out, truth, mask).tolist(), strict=True))
+    row.update(zip(metrics.DISTANCE_SHARE_COLUMNS, metrics.distance_shares(mask).tolist(), strict=True))
     row["errmap"] = metrics.encode_map(metrics.error_map(out, truth))
     return row
 
@@ -349,7 +379,7 @@ def _executor(workers: int, scheduler: str | None, dask_local: int | None) -> It
             yield None
             return
         ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pool_worker) as ex:
             yield ex
         return
     try:  # the optional dask extra, imported only when a cluster is asked for
@@ -357,7 +387,13 @@ def _executor(workers: int, scheduler: str | None, dask_local: int | None) -> It
     except ImportError:
         raise InputError("Dask is not installed: pip install 'partialstem[dask]'") from None
     if scheduler is not None:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"no Dask scheduler answers at {scheduler} (waited {SCHEDULER_TIMEOUT_S} s): {exc}".splitlines()[0]
+            ) from None
+        with client:
             yield client.get_executor()
         return
     with (
@@ -389,7 +425,17 @@ def run_suite(
         max_scans: stop after this many scans (for tests of resumption).
     """
     check_out(out, suite)
-    out.mkdir(parents=True, exist_ok=True)
+    with _executor(workers, scheduler, dask_local) as ex:  # a cluster that does not answer: before OUT/ exists
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the output folder {out}: {exc.strerror}") from None
+        return _run_into(suite, out, ex, progress, max_scans)
+
+
+def _run_into(
+    suite: Suite, out: Path, ex: cf.Executor | None, progress: bool, max_scans: int | None
+) -> list[dict[str, str]]:
     results = out / "results.csv"
     with _Lock(out):
         write_text_atomic(
@@ -427,7 +473,6 @@ def run_suite(
                 disable=not progress,
                 smoothing=0.05,
             ) as bar,
-            _executor(workers, scheduler, dask_local) as ex,
         ):
             writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
 
@@ -454,19 +499,45 @@ def run_suite(
     return rows
 
 
-def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
-    """Re-run one cell per path (first image, first preset and seed, the coverage nearest 1/20)
-    and draw truth, partial scan, every completion, its |error| and its predicted uncertainty
-    (the half-width of its 90 % interval, :mod:`completion.uncertainty`) to
-    ``out/examples/PATH.png``."""
+def _worst_image(suite: Suite, rows: list[dict[str, str]] | None, path: str, cov: float) -> tuple[ImageSource, str]:
+    """The image of the suite whose cell (``path``, ``cov``, first preset and seed) has the
+    highest mean MSE over the completers, and a phrase saying so (the first image without rows)."""
+    if not rows or len(suite.images) == 1:
+        return suite.images[0], f"image 1 of {len(suite.images)}"
+    by_id = {img.id: img for img in suite.images}
+    scores: dict[str, list[float]] = {}
+    for r in rows:
+        if (
+            r["path"] == path
+            and math.isclose(float(r["coverage_target"]), cov)
+            and r["preset"] == suite.presets[0]
+            and r["seed"] == str(suite.seeds[0])
+            and r["image"] in by_id
+        ):
+            with contextlib.suppress(ValueError):
+                scores.setdefault(r["image"], []).append(float(r["mse"]))
+    if not scores:
+        return suite.images[0], f"image 1 of {len(suite.images)}"
+    worst = max(scores, key=lambda k: float(np.mean(scores[k])))
+    return by_id[worst], f"the worst of {len(suite.images)} images (highest mean MSE)"
+
+
+def example_panels(suite: Suite, out: Path, pdf: bool = False, rows: list[dict[str, str]] | None = None) -> list[Path]:
+    """Re-run one cell per path (the coverage nearest 1/20, first preset and seed; the image
+    with the highest mean MSE in ``rows``, else the first) and draw truth, partial scan, every
+    completion, its |error| and its predicted uncertainty (the half-width of its 90 % interval,
+    :mod:`completion.uncertainty`) to ``out/examples/PATH.png``, each panel with a scale bar."""
     _init_worker()
     folder = out / "examples"
     folder.mkdir(exist_ok=True)
     cov = min(suite.coverages, key=lambda c: abs(math.log(c * 20)))
     written = []
     for path in suite.paths:
-        task = ScanTask(0, suite.images[0], path, cov, suite.presets[0], suite.seeds[0], suite.dose, suite.completers)
+        source, which = _worst_image(suite, rows, path, cov)
+        task = ScanTask(0, source, path, cov, suite.presets[0], suite.seeds[0], suite.dose, suite.completers)
         image, truth, spec, scan = simulate_task(task)
+        pixel_nm = scan.preset.pixel_size_nm
+        assumed = source.pixel_size_nm is None
         outs, maps = [], []
         for c in suite.completers:
             try:
@@ -476,15 +547,23 @@ def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
             outs.append(o)
             maps.append(u)
         n = len(outs)
-        fig, axes = plotting.figure(3, n + 1, figsize=(3.1 * (n + 1), 9.9), squeeze=False)
+        fig, axes = plotting.figure(3, n + 1, figsize=(2.9 * (n + 1) + 1.2, 9.6), squeeze=False, layout="constrained")
         show = dict(cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        width = truth.shape[1]
         axes[0, 0].imshow(truth, **show)
-        axes[0, 0].set_title("truth" + (" (noise-free)" if spec is not None else ""), fontsize=9)
-        axes[1, 0].imshow(scan.values, **show)
+        axes[0, 0].set_title("truth" + (" (noise-free)" if spec is not None else " (the file)"), fontsize=9)
+        plotting.show_scan(axes[1, 0], np.where(scan.mask, scan.values, np.nan))
         axes[1, 0].set_title(f"partial scan {coverage_label(scan.coverage)}, {scan.time_s * 1e3:.1f} ms", fontsize=9)
-        axes[2, 0].imshow(scan.mask, cmap="gray", interpolation="nearest")
-        axes[2, 0].set_title("where it scanned", fontsize=9)
+        axes[2, 0].axis("off")
+        axes[2, 0].text(
+            0.0, 0.5,
+            "rows:\n1  truth, completions\n2  partial scan (blue: not\n    scanned), |error|\n"
+            "3  predicted uncertainty\n"
+            f"\nscale bars: {pixel_nm:g} nm/px\n" + ("(the preset's, assumed)" if assumed else "(the file's)"),
+            fontsize=8, va="center", transform=axes[2, 0].transAxes,
+        )  # fmt: skip
         emax = max(float(np.percentile(np.abs(o - truth), 99.5)) for o in outs)
+        im = None
         for k, (name, o, u) in enumerate(zip(suite.completers, outs, maps, strict=True)):
             label = completer_label(name)
             axes[0, k + 1].imshow(o, **show)
@@ -497,12 +576,17 @@ def example_panels(suite: Suite, out: Path, pdf: bool = False) -> list[Path]:
             inside, _ = metrics.calibration(o, u, truth, scan.mask)
             axes[2, k + 1].imshow(u, cmap="magma", vmin=0, vmax=emax, interpolation="nearest")
             axes[2, k + 1].set_title(f"uncertainty: {inside:.0%} inside", fontsize=9)
-        for ax in axes.flat:
+        for (r, c), ax in np.ndenumerate(axes):
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="|error| and uncertainty (intensity)")
+            if (r, c) != (2, 0):
+                plotting.scale_bar(ax, width, pixel_nm)
+        if im is not None:
+            fig.colorbar(im, ax=axes[1:, -1].tolist(), shrink=0.8, label="|error| and uncertainty (intensity)")
+        fig.colorbar(axes[0, 0].images[0], ax=[axes[0, -1]], shrink=0.8, label="intensity")
+        img_name = Path(source.id).name if source.file else source.id
         fig.suptitle(
-            f"{path}, coverage {coverage_label(cov)}, preset '{suite.presets[0]}', image {task.image.id}\n"
+            f"{path}, coverage {coverage_label(cov)}, preset '{suite.presets[0]}': {img_name}, {which}\n"
             "row 2: |error| against the truth; row 3: predicted half-width of the 90 % interval "
             "(share of unscanned pixels inside it)",
             fontsize=10,

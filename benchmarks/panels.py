@@ -85,8 +85,9 @@ def paths_panel(
         ax.set_title(f"zoom: worst error {err.max():.1f} px", fontsize=8)
         axes[2, c].imshow(scan.mask, cmap="gray", interpolation="nearest")
         axes[2, c].set_title("mask", fontsize=8)
-        axes[3, c].imshow(scan.values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        axes[3, c].set_title("partial scan (unseen: black)", fontsize=8)
+        plotting.show_scan(axes[3, c], np.where(scan.mask, scan.values, np.nan))
+        axes[3, c].set_title("partial scan (unseen: blue)", fontsize=8)
+        plotting.scale_bar(axes[3, c], size, scan.preset.pixel_size_nm)
         for r in range(4):
             axes[r, c].tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=7, loc="lower left")
@@ -106,7 +107,8 @@ def specimen_gallery(out: str | os.PathLike[str], n: int = 8, size: int = 256, s
     """Draw ``n`` synthetic specimens (seeds ``seed .. seed + n - 1``) with their defects."""
     cols = min(n, 4)
     rows = (n + cols - 1) // cols
-    fig, axes = plotting.figure(rows, cols, figsize=(3.2 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plotting.figure(rows, cols, figsize=(3.2 * cols, 3.6 * rows + 0.4), squeeze=False, layout="constrained")
+    pixel_nm = scanpaths.get_preset("typical").pixel_size_nm
     for i in tqdm(range(rows * cols), desc="specimens", unit="img", leave=False):
         ax = axes[i // cols, i % cols]
         ax.axis("off")
@@ -126,7 +128,11 @@ def specimen_gallery(out: str | os.PathLike[str], n: int = 8, size: int = 256, s
                 lw=0.6,
             )
         ax.set_title(f"seed {seed + i}: {spec.scene}\nspacing {spec.params['spacing_px']:.0f} px", fontsize=8)
-    fig.suptitle("Synthetic HAADF specimens (cyan: vacancies, yellow: substitutions)", fontsize=10)
-    fig.tight_layout()
+        plotting.scale_bar(ax, size, pixel_nm)
+    fig.suptitle(
+        f"Synthetic HAADF specimens (cyan: vacancies, yellow: substitutions; scale bars at {pixel_nm:g} nm/px, "
+        "the presets' pixel size)",
+        fontsize=10,
+    )
     plotting.save(fig, out, dpi=dpi)
     log.info("wrote %s", out)

@@ -8,7 +8,9 @@ combination is one *cell* of the benchmark. Built-in suites live in ``benchmarks
     description = "spiral vs Lissajous on my own images"
 
     [images]
-    files = "scans/*.tif"      # a glob, relative to the suite file; or:
+    files = "scans/*.tif"      # a glob (or a list of globs), relative to the suite file;
+    # frame = 0                # which image of files that hold several; pixel_size_nm = 0.05
+    # ...or:
     # synthetic = 8            # seeded synthetic specimens (scanpaths.specimens)
     # size = 512               # their size, px
     # first_seed = 0           # their seeds: first_seed, first_seed + 1, ...
@@ -53,7 +55,7 @@ from typing import Any
 
 import rl  # noqa: F401 - registers the ``learned`` scan strategy
 import scanpaths
-from completion.registry import COMPLETERS
+from completion.registry import COMPLETERS, get_completer
 from scanpaths.common import parse_coverage as _parse_coverage
 from scanpaths.errors import InputError
 from scanpaths.seeds import BENCHMARK
@@ -73,13 +75,16 @@ REFERENCE_METRICS: tuple[str, ...] = ("mse", "mae", "psnr", "ssim", "rmse", "rms
 
 @dataclass(frozen=True)
 class ImageSource:
-    """One image of a suite: a synthetic specimen (``seed``) or a file (``file``)."""
+    """One image of a suite: a synthetic specimen (``seed``) or a file (``file``; ``frame`` of
+    it, its pixel size in nm where the file or the suite gives one: the physics uses it)."""
 
     id: str
     seed: int | None = None
     size: int | None = None
     scene: str | None = None
     file: str | None = None
+    frame: int | None = None
+    pixel_size_nm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +169,16 @@ def _check_completer(name: Any, base: Path) -> str:
     p = Path(found.arg) if Path(found.arg).is_absolute() else base / found.arg
     if not p.is_file():
         raise InputError(f"[completion] completers: checkpoint file {p} does not exist")
+    try:  # load it once now: a corrupt file is refused before any output folder exists
+        get_completer(str(p.resolve()), device="cpu")
+    except InputError as exc:
+        raise InputError(f"[completion] completers: {exc}") from None
     return str(p.resolve())
+
+
+def _file_shape(file: str | None, frame: int | None) -> tuple[int, int]:
+    assert file is not None
+    return scanpaths.io.load_image(file, frame=frame).shape  # type: ignore[return-value]
 
 
 def _check_path(name: Any, base: Path, images: tuple[ImageSource, ...]) -> str:
@@ -188,7 +202,7 @@ def _check_path(name: Any, base: Path, images: tuple[ImageSource, ...]) -> str:
     except InputError as exc:
         raise InputError(f"[scan] paths: {name}: {exc}") from None
     for img in images:
-        shape = (img.size, img.size) if img.size is not None else scanpaths.io.load_image(img.file).shape
+        shape = (img.size, img.size) if img.size is not None else _file_shape(img.file, img.frame)
         try:
             strategy.check(shape)
         except InputError as exc:
@@ -198,7 +212,7 @@ def _check_path(name: Any, base: Path, images: tuple[ImageSource, ...]) -> str:
 
 def _images(table: dict[str, Any], base: Path) -> tuple[ImageSource, ...]:
     where = "[images]"
-    _keys(table, {"synthetic", "size", "first_seed", "scenes", "files"}, where)
+    _keys(table, {"synthetic", "size", "first_seed", "scenes", "files", "frame", "pixel_size_nm"}, where)
     has_files, has_syn = "files" in table, "synthetic" in table
     if has_files == has_syn:
         raise InputError(f"{where}: give exactly one of 'synthetic = N' or 'files = \"GLOB\"'")
@@ -222,22 +236,41 @@ def _images(table: dict[str, Any], base: Path) -> tuple[ImageSource, ...]:
     for key in ("size", "first_seed", "scenes"):
         if key in table:
             raise InputError(f"{where}: '{key}' applies to synthetic images only")
-    pattern = table["files"]
-    if not isinstance(pattern, str) or not pattern:
-        raise InputError(f'{where} files: expected a glob such as "scans/*.tif", got {pattern!r}')
-    full = pattern if Path(pattern).is_absolute() else str(base / pattern)
-    files = sorted(p for p in glob.glob(full, recursive=True) if Path(p).is_file())
-    if not files:
-        raise InputError(f"{where} files: {pattern!r} matches no file (looked in {base})")
+    return file_images(table["files"], base, frame=table.get("frame"), pixel_size_nm=table.get("pixel_size_nm"))
+
+
+def file_images(patterns: Any, base: Path, *, frame: Any = None, pixel_size_nm: Any = None) -> tuple[ImageSource, ...]:
+    """The image files that ``patterns`` (a glob or a list of globs, relative to ``base``)
+    match, each read once to check it (:func:`scanpaths.io.read_image`, ``frame`` of a file
+    that holds several) and to find its pixel size (``pixel_size_nm`` overrides the files')."""
+    where = "[images] files"
+    globs = [patterns] if isinstance(patterns, str) else patterns
+    if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and g for g in globs):
+        raise InputError(f'{where}: expected a glob such as "scans/*.tif" or a list of them, got {patterns!r}')
+    if frame is not None:
+        frame = _int(frame, "[images] frame", 0, 10**6)
+    if pixel_size_nm is not None and (
+        isinstance(pixel_size_nm, bool) or not isinstance(pixel_size_nm, int | float) or not pixel_size_nm > 0
+    ):
+        raise InputError(f"[images] pixel_size_nm must be a positive number of nm, got {pixel_size_nm!r}")
+    files: list[str] = []
+    for pattern in globs:
+        full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+        found = sorted(p for p in glob.glob(full, recursive=True) if Path(p).is_file())
+        if not found:
+            raise InputError(f"{where}: {pattern!r} matches no file (looked in {base})")
+        files += [f for f in found if f not in files]
     out = []
     for f in files:
         try:
-            img = scanpaths.io.load_image(f)
+            frm = scanpaths.io.read_image(f, frame=frame, pixel_size_nm=pixel_size_nm)
         except InputError as exc:
-            raise InputError(f"{where} files: cannot read {f}: {exc}") from None
+            raise InputError(f"{where}: {exc}") from None
+        img = frm.image
         if min(img.shape) < 64:
-            raise InputError(f"{where} files: {f} is {img.shape[0]}x{img.shape[1]} px; images must be at least 64 px")
-        out.append(ImageSource(id=str(Path(f).resolve()), file=str(Path(f).resolve())))
+            raise InputError(f"{where}: {f} is {img.shape[0]}x{img.shape[1]} px; images must be at least 64 px")
+        nm = frm.calibration.pixel_size_nm
+        out.append(ImageSource(id=str(Path(f).resolve()), file=str(Path(f).resolve()), frame=frame, pixel_size_nm=nm))
     return tuple(out)
 
 
@@ -321,8 +354,9 @@ def parse_suite(data: dict[str, Any], base: Path, source: str) -> Suite:
     )
 
 
-def load_suite(name_or_file: str) -> Suite:
-    """A built-in suite by name (:data:`BUILTIN_SUITES`) or a suite TOML file."""
+def load_suite(name_or_file: str, images: list[str] | None = None) -> Suite:
+    """A built-in suite by name (:data:`BUILTIN_SUITES`) or a suite TOML file; with
+    ``images`` (globs, relative to the current folder), those files replace its [images]."""
     if name_or_file in BUILTIN_SUITES:
         text = resources.files("benchmarks").joinpath("suites", f"{name_or_file}.toml").read_text("utf-8")
         base = Path.cwd()
@@ -343,4 +377,7 @@ def load_suite(name_or_file: str) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source} is not valid TOML: {exc}") from None
+    if images is not None:
+        data["images"] = {"files": [str(Path(g).absolute()) for g in images]}
+        source += f" on {len(images)} image glob{'s' if len(images) > 1 else ''}"
     return parse_suite(data, base, source)

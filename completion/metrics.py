@@ -34,6 +34,8 @@ DISTANCE_EDGES: tuple[float, ...] = (0.0, 0.5, 1.5, 2.5, 4.0, 6.0, 9.0, 13.0, 19
 DISTANCE_COLUMNS: tuple[str, ...] = tuple(
     f"evd_{lo:g}_{'inf' if math.isinf(hi) else f'{hi:g}'}" for lo, hi in itertools.pairwise(DISTANCE_EDGES)
 )
+#: Column names of the share of the image's pixels in each distance bin, ``evs_<lo>_<hi>``.
+DISTANCE_SHARE_COLUMNS: tuple[str, ...] = tuple(c.replace("evd_", "evs_", 1) for c in DISTANCE_COLUMNS)
 #: Side of the coarse error map stored with each benchmark row.
 MAP_SIZE = 32
 
@@ -101,6 +103,13 @@ def error_vs_distance(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> 
     count = np.bincount(idx, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def distance_shares(mask: np.ndarray) -> np.ndarray:
+    """The share of the image's pixels in each distance bin of :data:`DISTANCE_EDGES` (the
+    first bin: the sampled pixels themselves); (len(DISTANCE_EDGES) - 1,) float64, sums to 1."""
+    idx = np.digitize(distance_to_samples(mask).ravel(), DISTANCE_EDGES[1:-1])
+    return np.bincount(idx, minlength=len(DISTANCE_EDGES) - 1) / idx.size
 
 
 def error_map(pred: np.ndarray, truth: np.ndarray, size: int = MAP_SIZE) -> np.ndarray:

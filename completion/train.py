@@ -286,6 +286,7 @@ class _Run:
         torch.set_rng_state(state["torch_rng"])
         self.crop_gen.set_state(state["crop_rng"])
         if self.main:
+            _trim_metrics(self.out / "metrics.csv", self.step)
             log.info("resumed from %s at step %d", path, self.step)
 
     def _init_from(self, name: str) -> None:
@@ -420,6 +421,23 @@ class _Run:
                     "val_harmonic_mse": self.val_baseline,
                 },
             )
+
+
+def _trim_metrics(path: Path, step: int) -> None:
+    """Drop the rows of ``metrics.csv`` after ``step`` (logged after the checkpoint a resumed
+    run starts from; it logs them again) and a torn last line, so each step appears once."""
+    if not path.is_file():
+        return
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    if not lines:
+        return
+    keep = [lines[0]]
+    for line in lines[1:]:
+        head = line.split(",", 1)[0]
+        if line.endswith("\n") and head.isdigit() and int(head) <= step:
+            keep.append(line)
+    if len(keep) != len(lines):
+        write_text_atomic(path, "".join(keep))
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:

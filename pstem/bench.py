@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import scanpaths
-from benchmarks.bench import check_out, example_panels, read_results, run_suite
+from benchmarks.bench import check_out, example_panels, iter_tasks, read_results, run_suite
 from benchmarks.references import Reference
 from benchmarks.report import Results, completer_label, write_report
 from benchmarks.suite import BUILTIN_SUITES, load_suite
@@ -29,10 +29,17 @@ def _bench(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.scheduler is not None and args.dask_local is not None:
         raise InputError("give --scheduler or --dask-local, not both")
-    suite = load_suite(args.suite)
+    suite = load_suite(args.suite, images=args.images)
     out = args.out if args.out is not None else Path(f"bench-{suite.name}")
     check_out(out, suite)
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    scans = sum(1 for _ in iter_tasks(suite))
+    workers = min(args.workers if args.workers is not None else cores, cores, scans)
+    if args.workers is not None and workers < args.workers:
+        print(
+            f"--workers {args.workers}: using {workers} "
+            f"(at most one per core and per scan: {cores} cores, {scans} scans)"
+        )
     where = (
         f"Dask scheduler {args.scheduler}"
         if args.scheduler
@@ -63,7 +70,7 @@ def _bench(args: argparse.Namespace) -> int:
         return 0
     files = write_report(rows, out, f"Benchmark suite '{suite.name}'", suite.references, pdf=args.pdf)
     if not args.no_examples and len(rows) == suite.n_cells:
-        files += example_panels(suite, out, pdf=args.pdf)
+        files += example_panels(suite, out, pdf=args.pdf, rows=rows)
     _print_mse_table(rows)
     print("wrote " + ", ".join(str(f.relative_to(out)) for f in files) + f" in {out}/")
     return 0
@@ -72,7 +79,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _print_mse_table(rows: list[dict[str, str]]) -> None:
     res = Results(rows)
     for preset in res.presets:
-        print(f"\nmean MSE x 1e-3 vs truth, preset '{preset}' (95 % intervals in summary.md)")
+        print(f"\nmean MSE x 1e-3 vs {res.truth_label}, preset '{preset}' (95 % intervals in summary.md)")
         print(f"{'path':<12}{'coverage':>9}" + "".join(f"{completer_label(c)[:11]:>12}" for c in res.completers))
         for path in res.paths:
             for cov in res.coverages:
@@ -125,6 +132,13 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         )
         p.add_argument(
             "--suite", default="quick", help=f"{', '.join(BUILTIN_SUITES)} (default quick), or a suite .toml file"
+        )
+        p.add_argument(
+            "--images",
+            nargs="+",
+            metavar="GLOB",
+            help="run the suite on these image files instead of its own images (globs; TIFF, PNG, NumPy, "
+            "and DM3/DM4, SER, EMD, MRC with the formats extra); each file's pixel size feeds the physics",
         )
         p.add_argument("-o", "--out", type=Path, help="output folder (default bench-SUITE)")
         p.add_argument("--workers", type=int, help="local worker processes (default: the number of cores)")

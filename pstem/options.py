@@ -27,15 +27,19 @@ from scanpaths.errors import ConfigError, InputError
 __all__ = [
     "OneLineParser",
     "Option",
+    "add_image_options",
     "add_options",
     "config_from",
     "coverage",
     "field_docs",
     "figure_file",
     "flag_message",
+    "frame",
     "out_file",
+    "pixel_size",
     "prepare",
     "seed",
+    "suffixed",
 ]
 
 
@@ -77,6 +81,61 @@ def figure_file(text: str) -> Path:
     if p.suffix.lower() not in FIGURE_SUFFIXES:
         raise argparse.ArgumentTypeError(f"{text}: a figure is written as {', '.join(FIGURE_SUFFIXES)}")
     return p
+
+
+def suffixed(*suffixes: str) -> Callable[[str], Path]:
+    """argparse type of an output file that must end with one of ``suffixes`` (the name given
+    is the name written, never a different one)."""
+
+    def check(text: str) -> Path:
+        p = out_file(text)
+        if p.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text}: this output is written as {', '.join(suffixes)}")
+        return p
+
+    return check
+
+
+def pixel_size(text: str) -> float:
+    """argparse type of a pixel size in nm (a positive number)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a pixel size is a number of nm, got {text!r}") from None
+    if not 1e-6 <= value <= 1e7:
+        raise argparse.ArgumentTypeError(f"a pixel size must be a positive number of nm, got {text}")
+    return value
+
+
+def frame(text: str) -> int:
+    """argparse type of a frame index: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a frame is an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a frame must be >= 0, got {value}")
+    return value
+
+
+def add_image_options(p: argparse.ArgumentParser, *, scaling: bool = True) -> None:
+    """``--frame``, ``--pixel-size`` and (with ``scaling``) ``--scaling``: how an image file is
+    read (:func:`scanpaths.io.read_image`)."""
+    from scanpaths.io import SCALINGS
+
+    p.add_argument("--frame", type=frame, help="which image of a file that holds several (stack, detectors)")
+    p.add_argument(
+        "--pixel-size", type=pixel_size, metavar="NM", help="pixel size in nm (default: the file's, if it has one)"
+    )
+    if not scaling:
+        return
+    p.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        default="auto",
+        help="intensity scaling to [0, 1]: auto (8-bit /255, [0, 1] as is, else 0.1-99.9 percentiles), "
+        "percentile, minmax, none (refuse values outside [0, 1])",
+    )
 
 
 def out_file(text: str) -> Path:

@@ -14,7 +14,7 @@ from benchmarks.panels import paths_panel, specimen_gallery
 from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
 
-from .options import coverage, figure_file, out_file, prepare, seed
+from .options import add_image_options, coverage, figure_file, prepare, seed, suffixed
 
 __all__ = ["configure"]
 
@@ -71,22 +71,38 @@ def _simulate(args: argparse.Namespace) -> int:
         raise InputError("give either an IMAGE file or --synthetic SIZE")
     if args.path not in scanpaths.PATH_KINDS:
         raise InputError(f"--path must be one of {_kinds_help()}; got {args.path!r}")
-    scanpaths.get_preset(args.preset)
+    preset = scanpaths.get_preset(args.preset)
     if args.image is not None:
-        image = scanpaths.io.load_image(args.image)
-        source = str(args.image)
+        frame = scanpaths.io.read_image(
+            args.image, frame=args.frame, scaling=args.scaling, pixel_size_nm=args.pixel_size
+        )
+        image, calibration = frame.image, frame.calibration
+        source = frame.name
+        for note in frame.notes:
+            print(f"{source}: {note}")
     else:
+        if args.frame is not None or args.scaling != "auto":
+            raise InputError("--frame and --scaling apply to an IMAGE file, not to --synthetic")
         _check_range(args.synthetic, "--synthetic", 16, 8192)
         spec = scanpaths.specimens.generate((args.synthetic, args.synthetic), seed=args.seed)
         image = spec.image
+        calibration = scanpaths.io.Calibration.given(args.pixel_size) if args.pixel_size else scanpaths.io.Calibration()
         source = f"synthetic {spec.scene} (seed {args.seed})"
+    if calibration.pixel_size_nm is None:
+        pixel_nm = preset.pixel_size_nm
+        print(f"pixel size: {calibration.describe()}; the preset's {pixel_nm:g} nm/px assumed (--pixel-size NM)")
+    else:
+        pixel_nm = calibration.pixel_size_nm
+        print(f"pixel size: {calibration.describe()}")
     extra = {}
     if args.path == "waypoints":
         if args.waypoints is None:
             raise InputError("--path waypoints needs --waypoints FILE.npy holding a (K, 2) array of (x, y) px")
         extra["waypoints"] = np.load(args.waypoints, allow_pickle=False)
     path = scanpaths.make_path(args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra)
-    scan = scanpaths.simulate(image, path, preset=args.preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell)
+    scan = scanpaths.simulate(
+        image, path, preset=preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell, pixel_size_nm=pixel_nm
+    )
     prepare(args.out)
     with atomic_write(args.out) as fh:  # to a file object: the name given, no ".npz" appended
         np.savez_compressed(
@@ -100,13 +116,14 @@ def _simulate(args: argparse.Namespace) -> int:
             truth=image.astype(np.float32),
             time_s=scan.time_s,
             dwell_s=scan.dwell_s,
+            pixel_size_nm=pixel_nm,
         )
     dose = "no dose noise" if scan.dose_e is None else f"{scan.dose_e:.3g} e-"
     print(
         f"{source}: {args.path} at coverage {scan.coverage:.4f} (1/{1 / scan.coverage:.1f}), "
         f"'{scan.preset.name}' physics, {scan.time_s * 1e3:.2f} ms, {dose}"
     )
-    print(f"wrote {args.out} (values, mask, counts, trajectory, commanded, blanked, truth)")
+    print(f"wrote {args.out} (values, mask, counts, trajectory, commanded, blanked, truth, pixel_size_nm)")
     if args.png is not None:
         prepare(args.png)
         fig, axes = plotting.figure(1, 3, figsize=(12, 4.3))
@@ -141,6 +158,9 @@ def _presets(_args: argparse.Namespace) -> int:
             f"{p.settle_s * 1e6:>9.1f} {jit:>9.3f} {p.drift_nm_per_s:>10.3f}"
         )
         print(f"{'':<11} {p.description}")
+    print("\nsources:")
+    for line in scanpaths.physics.PRESET_SOURCES:
+        print(f"- {line}")
     return 0
 
 
@@ -177,7 +197,11 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
             "counts, trajectory, commanded, blanked, truth) as .npz."
         )
         p.add_argument(
-            "image", nargs="?", type=Path, help="TIFF, NumPy or PNG image (DM3/DM4/EMD with the formats extra)"
+            "image",
+            nargs="?",
+            type=Path,
+            help="TIFF, NumPy or PNG image (DM3/DM4, SER/EMI, EMD, MRC with the formats extra); its pixel "
+            "size, where the file has one, sets the jitter and drift in px",
         )
         p.add_argument("--synthetic", type=int, metavar="SIZE", help="scan a synthetic SIZE x SIZE specimen instead")
         p.add_argument("--path", default="spiral", help=f"path kind: {_kinds_help()}")
@@ -187,7 +211,10 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--dose", type=float, help="electrons per sample for Poisson noise (default: none)")
         p.add_argument("--dwell", type=float, help="dwell time per sample in s (default: the preset's)")
         p.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
-        p.add_argument("-o", "--out", type=out_file, default=Path("scan.npz"), help="output .npz (default scan.npz)")
+        add_image_options(p)
+        p.add_argument(
+            "-o", "--out", type=suffixed(".npz"), default=Path("scan.npz"), help="output .npz (default scan.npz)"
+        )
         p.add_argument("--png", type=figure_file, help="also draw specimen, partial scan and trajectory to this PNG")
         p.set_defaults(func=_simulate)
     elif name == "presets":

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from completion.device import PRECISIONS
 from completion.registry import COMPLETERS
@@ -17,6 +20,7 @@ from completion.train import TrainConfig
 from completion.train import train as train_gan
 from rl.config import ALGOS, MODES, WARM_STARTS, RLConfig
 from rl.train import train as train_rl
+from scanpaths.errors import InputError
 from scanpaths.physics import PRESETS
 
 from .options import Option, add_options, config_from, coverage
@@ -105,8 +109,19 @@ def _rl_config(args: argparse.Namespace) -> RLConfig:
     return config_from(args, RLConfig(), RL_OPTIONS)
 
 
+def _check_run_folder(out: Any) -> None:
+    """--out must be a folder, or one that can be made (checked before any work)."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"--out {p} is a file; give a folder for the run")
+    parent = next((q for q in [p, *p.parents] if q.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--out {p}: cannot write in {parent}")
+
+
 def _train_gan(args: argparse.Namespace) -> int:
     cfg = _gan_config(args).resolved()
+    _check_run_folder(cfg.out)
     try:
         out = train_gan(cfg, resume=args.resume)
     except KeyboardInterrupt:
@@ -120,6 +135,7 @@ def _train_gan(args: argparse.Namespace) -> int:
 
 def _train_rl(args: argparse.Namespace) -> int:
     cfg = _rl_config(args).resolved()
+    _check_run_folder(cfg.out)
     try:
         out = train_rl(cfg, resume=args.resume)
     except KeyboardInterrupt:

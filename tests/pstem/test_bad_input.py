@@ -33,7 +33,43 @@ BAD: list[tuple[list[str], str]] = [
     (["bench", "--suite", "nosuch", "--out", "b"], "nosuch"),
     (["eval", "real", "--paths", "zigzag", "--out", "r.md"], "unknown path kind"),
     (["frobnicate"], "invalid choice"),
+    (["simulate", "--synthetic", "64", "-o", "s.tif"], "this output is written as .npz"),
+    (["simulate", "--synthetic", "64", "--pixel-size", "-1", "-o", "s.npz"], "a pixel size must be a positive"),
+    (["simulate", "stack.npy", "-o", "s.npz"], "holds 3 images"),
+    (["simulate", "stack.npy", "--frame", "7", "-o", "s.npz"], "frame must be in [0, 2]"),
+    (["simulate", "spectrum.npy", "-o", "s.npz"], "a spectrum or a profile"),
+    (["simulate", "--synthetic", "64", "--frame", "1", "-o", "s.npz"], "apply to an IMAGE file"),
+    (["complete", "--demo", "-o", "d.tif"], "the demo draws a figure"),
+    (["complete", "scan.npz", "-o", "c.png"], "a completion is written as"),
+    (["complete", "scan.npz", "--png", "c.tif"], "a figure is written as"),
+    (["bench", "--out", "empty.npz/b"], "cannot create the output folder"),
+    (["bench", "--suite", "ck.toml", "--out", "b"], "not a readable partialstem checkpoint"),
+    (["bench", "--images", "nothing*.tif", "--out", "b"], "matches no file"),
+    (["train-gan", "--out", "empty.npz"], "is a file"),
+    (["train-rl", "--out", "empty.npz"], "is a file"),
 ]
+
+CHECKPOINT_SUITE = """name = "ck"
+[images]
+synthetic = 1
+size = 64
+[scan]
+paths = ["spiral"]
+coverages = ["1/10"]
+[completion]
+completers = ["bad.pt"]
+"""
+
+
+def _inputs(folder: Path) -> None:
+    """The files the bad invocations name."""
+    ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    np.savez(folder / "empty.npz", other=np.zeros(3))
+    np.savez(folder / "scan.npz", values=ramp * 0, mask=ramp > 2)
+    np.save(folder / "stack.npy", np.stack([ramp, ramp.T, 1 - ramp]))
+    np.save(folder / "spectrum.npy", np.arange(2048.0))
+    (folder / "bad.pt").write_bytes(b"not a checkpoint")
+    (folder / "ck.toml").write_text(CHECKPOINT_SUITE)
 
 
 @pytest.mark.parametrize("argv,match", BAD, ids=[" ".join(a) for a, _ in BAD])
@@ -41,7 +77,7 @@ def test_bad_invocations_fail_in_one_line_and_write_nothing(
     argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    np.savez(tmp_path / "empty.npz", other=np.zeros(3))
+    _inputs(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     run = cli(*argv)
     err = run.err.strip()
@@ -49,3 +85,16 @@ def test_bad_invocations_fail_in_one_line_and_write_nothing(
     assert "Traceback" not in run.err and len(err.splitlines()) == 1, err
     assert match in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, no folder made
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line_and_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    pytest.importorskip("dask.distributed")
+    from benchmarks import bench
+
+    monkeypatch.setattr(bench, "SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.chdir(tmp_path)
+    run = cli("bench", "--scheduler", "tcp://127.0.0.1:9", "--out", "b")
+    assert run.code == 2 and "no Dask scheduler answers at tcp://127.0.0.1:9" in run.err, run.err
+    assert len(run.err.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
