@@ -197,6 +197,30 @@ def _one_time(model: Completer, size: int = 512) -> tuple[float, float]:
     return t, t_u
 
 
+def size_cost_report(models: Sequence[str] = ("gan-mse", "auto"), sizes: Sequence[int] = (512, 2048, 4096)) -> str:
+    """The cost per pixel of completing large images against a 512 px one (crystal specimen,
+    spiral 1/20, ideal beam; the 512 px time the best of three, larger ones one run each):
+    the front-door goal is a ratio of at most 1.5 (``pstem speed --completion``)."""
+    lines = [f"completion cost per pixel vs size ({torch.get_num_threads()} torch threads)"]
+    lines.append(f"{'completer':<10}{'size':>7}{'time s':>9}{'us/px':>8}{'vs 512':>8}")
+    for name in models:
+        model = get_completer(name)
+        base = None
+        for size in sizes:
+            spec = scanpaths.specimens.generate((size, size), seed=1, scene="crystal")
+            scan = scanpaths.simulate(
+                spec.image, scanpaths.make_path("spiral", (size, size), coverage=1 / 20, seed=0), "ideal", seed=0
+            )
+            v, m = scan.values, scan.mask
+            if size == sizes[0]:
+                model.complete(v, m)  # warm
+            t = min(_timed(lambda v=v, m=m, model=model: model.complete(v, m)) for _ in range(3 if size <= 512 else 1))
+            per_px = t / (size * size) * 1e6
+            base = per_px if base is None else base
+            lines.append(f"{name:<10}{size:>7}{t:>9.2f}{per_px:>8.3f}{per_px / base:>8.2f}")
+    return "\n".join(lines)
+
+
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     fn()

@@ -445,7 +445,14 @@ def plot_defect_recall(res: Results, out: Path, pdf: bool, written: list[Path]) 
                             alpha=0.85,
                             label=completer_label(comp) if x == 0 else None,
                         )
-                        ax.errorbar(xc, t_p, yerr=[[t_p - lo], [hi - t_p]], color="black", lw=0.7, capsize=1.5)
+                        ax.errorbar(
+                            xc,
+                            t_p,
+                            yerr=[[max(0.0, t_p - lo)], [max(0.0, hi - t_p)]],
+                            color="black",
+                            lw=0.7,
+                            capsize=1.5,
+                        )
                 ax.text(
                     x,
                     -0.09,
@@ -457,8 +464,7 @@ def plot_defect_recall(res: Results, out: Path, pdf: bool, written: list[Path]) 
                 )
             ax.set_xticks(range(len(res.coverages)))
             ax.set_xticklabels([coverage_label(c) for c in res.coverages], fontsize=8)
-            ax.tick_params(axis="x", pad=12)
-            ax.set_ylim(0, 1.05)
+            ax.set_ylim(0, 1.1)
             ax.set_title(describe(path), fontsize=10)
             ax.set_xlabel("coverage", fontsize=8)
             ax.grid(axis="y", alpha=0.3)
@@ -466,7 +472,7 @@ def plot_defect_recall(res: Results, out: Path, pdf: bool, written: list[Path]) 
             ax.set_ylabel("defect recall")
         for ax in list(axes.flat)[len(res.paths) :]:
             ax.axis("off")
-        axes.flat[0].legend(fontsize=7, loc="upper right")
+        axes.flat[0].legend(fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 0.93))
         n_img = len({r["image"] for r in res.rows})
         warn = f" Only {n_img} images: the intervals are wide." if n_img < FEW_IMAGES else ""
         fig.suptitle(

@@ -244,8 +244,10 @@ def load_default(
     default), ``"gan"`` (the same, adversarially fine-tuned: sharper texture) or ``"prism"``
     (``"mse"`` fine-tuned on physics-true PRISM simulations beside the synthetic specimens).
 
-    ``precision``: see :class:`NeuralCompleter`.
+    The completer names work too (``"gan-mse"``, ``"gan-gan"``, ``"gan-prism"``, as on the
+    command line). ``precision``: see :class:`NeuralCompleter`.
     """
+    kind = kind.removeprefix("gan-") if isinstance(kind, str) and kind.startswith("gan-") else kind
     if kind not in DEFAULT_MODELS:
         raise InputError(f"kind must be one of {', '.join(DEFAULT_MODELS)}; got {kind!r}")
     ref = resources.files("completion") / "weights" / DEFAULT_MODELS[kind]

@@ -40,7 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("pstem.bench", "run a benchmark suite (paths x coverages x presets x completers): table and plots"),
     "plot": ("pstem.bench", "redraw a bench run's summary and plots from its results.csv"),
     "eval": ("pstem.evaluate", "the figures of the issues: pstem eval completion, real, rl"),
-    "data": ("pstem.data", "fetch the real validation set (published experimental frames) into a cache"),
+    "data": (
+        "pstem.data",
+        "fetch the real frames and sample microscope files into a cache; export the PRISM share",
+    ),
     "speed": ("pstem.evaluate", "time the Numba kernels against their twins (prints ratios)"),
 }
 

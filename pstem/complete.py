@@ -11,7 +11,7 @@ import numpy as np
 import scanpaths
 from benchmarks import plotting
 from completion import baselines
-from completion.base import Completer
+from completion.base import Completer, check_inputs
 from completion.device import DEVICES, PRECISIONS
 from completion.registry import COMPLETERS, get_completer
 from scanpaths.errors import InputError
@@ -64,6 +64,7 @@ def _complete(args: argparse.Namespace) -> int:
         raise InputError("give SCAN (and MASK), a .npz from 'pstem simulate', or --demo")
     out = _output(args)
     values, mask, truth, pixel_nm = _read_scan(args)
+    check_inputs(values, mask)  # bad input is refused before any folder is made
     unc_out = _uncertainty_file(args, out)
     if args.png is not None and args.png.resolve() in {out.resolve(), *([unc_out.resolve()] if unc_out else [])}:
         raise InputError(f"--png {args.png} is another output's name; give another")

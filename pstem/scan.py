@@ -129,8 +129,8 @@ def _simulate(args: argparse.Namespace) -> int:
         fig, axes = plotting.figure(1, 3, figsize=(12, 4.3))
         axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
         axes[0].set_title("specimen")
-        axes[1].imshow(scan.values, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        axes[1].set_title(f"partial scan, coverage 1/{1 / scan.coverage:.0f}")
+        plotting.show_scan(axes[1], np.where(scan.mask, scan.values, np.nan))
+        axes[1].set_title(f"partial scan, coverage 1/{1 / scan.coverage:.0f} (blue: not scanned)", fontsize=10)
         on = ~scan.blanked
         axes[2].imshow(image, cmap="gray", vmin=0, vmax=1, alpha=0.4)
         axes[2].plot(*scan.commanded[on].T, ",", color="tab:blue")
@@ -138,6 +138,7 @@ def _simulate(args: argparse.Namespace) -> int:
         axes[2].set_title("commanded (blue) vs actual (orange)")
         for ax in axes:
             ax.set_xlabel("x (px)")
+            plotting.scale_bar(ax, image.shape[1], pixel_nm)
         fig.tight_layout()
         plotting.save(fig, args.png, dpi=110)
         print(f"wrote {args.png}")

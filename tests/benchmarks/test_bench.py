@@ -214,6 +214,32 @@ def test_user_image_files(tmp_path: Path) -> None:
     assert rows[0]["height"] == "80" and rows[0]["defect_recall"] == "nan"
 
 
+def test_bench_images_glob_list_frames_and_calibration(tmp_path: Path, cli: Cli) -> None:
+    """--images replaces a suite's images; a file's pixel size reaches the physics; a stack needs
+    its frame; the table says the reference is the files themselves."""
+    import tifffile
+
+    rng = np.random.default_rng(1)
+    img = rng.random((72, 72)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "cal.tif", img, imagej=True, resolution=(5.0, 5.0), metadata={"unit": "nm"})
+    np.save(tmp_path / "plain.npy", img)
+    suite = load_suite("quick", images=[str(tmp_path / "cal.tif"), str(tmp_path / "*.npy")])
+    assert [Path(i.file).name for i in suite.images] == ["cal.tif", "plain.npy"]  # type: ignore[arg-type]
+    assert [i.pixel_size_nm for i in suite.images] == [pytest.approx(0.2), None]
+    task = next(bench.iter_tasks(suite))
+    assert bench.simulate_task(task)[3].preset.pixel_size_nm == pytest.approx(0.2)
+    np.save(tmp_path / "stack.npy", np.stack([img, img]))
+    with pytest.raises(InputError, match="choose one with --frame"):
+        load_suite("quick", images=[str(tmp_path / "stack.npy")])
+    (tmp_path / "s.toml").write_text(
+        '[images]\nfiles = ["plain.npy"]\n[scan]\npaths = ["spiral"]\ncoverages = [0.1]\n'
+        '[completion]\ncompleters = ["nearest"]\n'
+    )
+    run = cli("bench", "--suite", tmp_path / "s.toml", "--out", tmp_path / "o", "--workers", "64", "--no-examples")
+    assert run.code == 0, run.err
+    assert "--workers 64: using 1" in run.out and "vs the image files (raw, noisy)" in run.out
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -281,3 +307,33 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path: Path) -> None:
     local = bench.run_suite(suite, tmp_path / "a", progress=False)
     dask = bench.run_suite(suite, tmp_path / "b", dask_local=2, progress=False)
     assert _strip(local) == _strip(dask)
+
+
+def test_pool_workers_die_with_their_parent(tmp_path: Path) -> None:
+    """A process that asked to die with its parent (as bench's pool workers do) is gone once
+    the parent is killed with SIGKILL."""
+    script = tmp_path / "parent.py"
+    pid_file = tmp_path / "child.pid"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "code = 'from benchmarks.bench import _die_with_parent; import time; _die_with_parent(); time.sleep(60)'\n"
+        "child = subprocess.Popen([sys.executable, '-c', code])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)])
+    for _ in range(100):
+        if pid_file.is_file() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    time.sleep(1.0)  # let the child import and make its request
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    stat = Path(f"/proc/{child}/stat")
+    for _ in range(100):
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+            return  # gone, or dead and waiting to be reaped
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the child outlived its killed parent")

@@ -68,6 +68,11 @@ def test_resume_after_ctrl_c_gives_the_same_weights(cfg, tmp_path: Path, monkeyp
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
 
+    def steps(run: Path) -> list[str]:
+        return [line.split(",", 1)[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]]
+
+    assert steps(resumed) == steps(straight)  # each step once: the rows after the checkpoint were dropped
+
 
 def test_resume_without_checkpoint_and_bad_config_are_clear(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match="no checkpoint"):

@@ -20,6 +20,7 @@ BAD: list[tuple[list[str], str]] = [
     (["complete", "--demo", "--seed", "-1", "-o", "d.png"], "seed must be >= 0"),
     (["complete", "missing.npz", "-o", "c.tif"], "no such file"),
     (["complete", "empty.npz", "-o", "c.tif"], "needs arrays 'values' and 'mask'"),
+    (["complete", "blank.npz", "-o", "new/c.tif"], "mask has no True pixel"),
     (["complete", "--device", "tpu", "--demo", "-o", "d.png"], "device must be one of"),
     (["complete", "--model", "bicubic", "--demo", "-o", "d.png"], "completer must be one of"),
     (["complete", "--demo", "--coverage", "2", "-o", "d.png"], "coverage"),
@@ -46,6 +47,9 @@ BAD: list[tuple[list[str], str]] = [
     (["bench", "--suite", "ck.toml", "--out", "b"], "not a readable partialstem checkpoint"),
     (["bench", "--images", "nothing*.tif", "--out", "b"], "matches no file"),
     (["train-gan", "--out", "empty.npz"], "is a file"),
+    (["train-gan", "--data-dir", "nosuch", "--out", "run"], "--data-dir nosuch is not a folder"),
+    (["complete", "scan.npz", "-o", "empty.npz/c.tif"], "cannot create the folder"),
+    (["complete", "--demo", "-o", "empty.npz/d.png"], "cannot create the folder"),
     (["train-rl", "--out", "empty.npz"], "is a file"),
 ]
 
@@ -65,7 +69,8 @@ def _inputs(folder: Path) -> None:
     """The files the bad invocations name."""
     ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
     np.savez(folder / "empty.npz", other=np.zeros(3))
-    np.savez(folder / "scan.npz", values=ramp * 0, mask=ramp > 2)
+    np.savez(folder / "scan.npz", values=ramp * (ramp > 0.9), mask=ramp > 0.9)
+    np.savez(folder / "blank.npz", values=ramp * 0, mask=ramp > 2)
     np.save(folder / "stack.npy", np.stack([ramp, ramp.T, 1 - ramp]))
     np.save(folder / "spectrum.npy", np.arange(2048.0))
     (folder / "bad.pt").write_bytes(b"not a checkpoint")

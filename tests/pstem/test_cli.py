@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+import scanpaths
+
 Cli = Callable[..., Any]
 
 
@@ -177,6 +179,28 @@ def test_complete_a_simulated_npz_and_tiff_pair(tmp_path: Path, cli: Cli) -> Non
         tifffile.imwrite(tmp_path / "m.tif", z["mask"].astype(np.uint8))
     run = cli("complete", tmp_path / "v.tif", tmp_path / "m.tif", "--model", "linear", "-o", tmp_path / "lin.tif")
     assert run.code == 0 and "with linear" in run.out
+
+
+def test_complete_of_a_simulated_file_scores_it_and_draws_a_preview(tmp_path: Path, cli: Cli) -> None:
+    """A calibrated image through simulate and complete: the pixel size travels in the .npz,
+    complete prints the error against the truth it carries and --png draws the preview."""
+    import tifffile
+
+    spec = scanpaths.specimens.generate((96, 96), seed=3, scene="crystal")
+    tifffile.imwrite(
+        tmp_path / "img.tif", spec.image.astype(np.float32), imagej=True, resolution=(20.0, 20.0),
+        metadata={"unit": "nm"},
+    )  # fmt: skip
+    scan = tmp_path / "scan.npz"
+    run = cli("simulate", tmp_path / "img.tif", "--coverage", "1/10", "-o", scan)
+    assert run.code == 0 and "pixel size: 0.05 nm/px (from the ImageJ TIFF metadata" in run.out, run.out
+    with np.load(scan) as z:
+        assert float(z["pixel_size_nm"]) == pytest.approx(0.05)
+    png = tmp_path / "preview.png"
+    run = cli("complete", scan, "--model", "harmonic", "-o", tmp_path / "c.tif", "--png", png)
+    assert run.code == 0, run.err
+    assert "against the truth in scan.npz" in run.out and "MSE" in run.out
+    assert _png_ok(png)
 
 
 @pytest.mark.parametrize(
