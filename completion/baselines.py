@@ -39,6 +39,7 @@ from scanpaths.errors import InputError
 from .base import Completer
 from .fills import pull_push, sparse_spectrum_fill
 from .lattice import lattice_fill
+from .tiles import tiled_2d
 
 __all__ = [
     "BASELINES",
@@ -120,6 +121,9 @@ class HarmonicCompleter(Completer):
         self.binning = int(binning)
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return tiled_2d(self._whole, values, mask, desc="harmonic: tiles")  # the solve grows faster than n
+
+    def _whole(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b = self.binning
         if b > 1 and min(values.shape) >= 8 * b:
             return _binned(self._solve, values, mask, b)
@@ -238,6 +242,9 @@ class FourierCompleter(Completer):
         self.pad = int(pad)
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return tiled_2d(self._whole, values, mask, fft_pad=self.pad, desc=f"{self.name}: tiles")
+
+    def _whole(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         p = self.pad
         with torch.no_grad():
             v = F.pad(torch.from_numpy(values)[None, None], (p, p, p, p))
@@ -256,11 +263,9 @@ class LatticeCompleter(FourierCompleter):
     name = "lattice"
     summary = "least-squares fit of the lattice's Fourier peaks, kept where cross-validation says it helps"
 
-    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        first = FourierCompleter(self.iterations, pad=0)._complete(values, mask)
-        return lattice_refine(
-            values, mask, first, fallback=lambda: super(LatticeCompleter, self)._complete(values, mask)
-        )
+    def _whole(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        first = FourierCompleter(self.iterations, pad=0)._whole(values, mask)
+        return lattice_refine(values, mask, first, fallback=lambda: FourierCompleter._whole(self, values, mask))
 
 
 def lattice_refine(

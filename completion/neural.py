@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.fft
 import torch
-from tqdm.auto import tqdm
 
 from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
@@ -26,6 +23,7 @@ from scanpaths.errors import InputError
 from .base import Completer, check_inputs
 from .device import pick_device, pick_precision
 from .model import Generator
+from .tiles import tiled
 
 log = logging.getLogger(__name__)
 
@@ -91,28 +89,11 @@ def export_generator(
     )
 
 
-def tile_spans(size: int, tile: int, overlap: int) -> list[tuple[int, int]]:
-    """(start, length) of the fewest tiles of at most ``tile`` px that cover ``size`` px with
-    at least ``overlap`` px shared on each side, spread evenly, all of one length that the FFTs
-    inside the generator do fast (2, 3 and 5 its only factors): the overlap is all the extra
-    work, not a last tile almost all of it shared, nor an 811 px one a prime-sized FFT slows.
-
-    >>> tile_spans(2048, 1024, 96)
-    [(0, 864), (592, 864), (1184, 864)]
-    """
-    if size <= tile:
-        return [(0, size)]
-    k = math.ceil((size - 2 * overlap) / (tile - 2 * overlap))
-    length = min(tile, scipy.fft.next_fast_len(math.ceil((size + (k - 1) * 2 * overlap) / k), real=True))
-    starts = np.round(np.linspace(0, size - length, k)).astype(int)
-    return [(int(s), length) for s in starts]
-
-
 class NeuralCompleter(Completer):
     """The generator as a :class:`~completion.base.Completer`.
 
     Images larger than ``tile`` px on a side are completed in overlapping tiles (``overlap``
-    px, blended with linear ramps; :func:`tile_spans`), so memory stays bounded for images up
+    px, blended with linear ramps; :func:`completion.tiles.tiled`), so memory stays bounded for images up
     to 8192 px and the cost per pixel stays near that of a 512 px image (the generator costs
     more per pixel on larger inputs; 640 px tiles with 32 px overlaps measured best, with the
     same MSE as 1024 px ones on 2048 px crystals). A progress bar shows on a terminal.
@@ -167,36 +148,7 @@ class NeuralCompleter(Completer):
         return out.clamp(0, 1).cpu().numpy()[:, 0]
 
     def _tiled(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        n, h, w = values.shape
-        t, o = self.tile, self.overlap
-        if h <= t and w <= t:
-            return self._run(values, mask)
-        acc = np.zeros((n, h, w), dtype=np.float64)
-        wsum = np.zeros((h, w), dtype=np.float64)
-        ys, xs = tile_spans(h, t, o), tile_spans(w, t, o)
-        bar = tqdm(total=len(ys) * len(xs), desc=f"{self.name}: tiles", unit="tile", leave=False, disable=None)
-        for y, th in ys:
-            for x, tw in xs:
-                ramp_y = np.minimum(np.arange(th) + 1, o + 1).astype(np.float64)
-                ramp_x = np.minimum(np.arange(tw) + 1, o + 1).astype(np.float64)
-                ry = np.minimum(ramp_y, ramp_y[::-1]) if h > t else np.ones(th)
-                rx = np.minimum(ramp_x, ramp_x[::-1]) if w > t else np.ones(tw)
-                weight = np.outer(ry, rx)
-                sub_m = mask[:, y : y + th, x : x + tw]
-                sub_v = values[:, y : y + th, x : x + tw]
-                if not sub_m.reshape(n, -1).any(axis=1).all():
-                    # a tile with no sample: leave it to the overlapping tiles, or to the mean
-                    weight = weight * 1e-6
-                    sub_m = sub_m.copy()
-                    sub_v = sub_v.copy()
-                    for i in np.flatnonzero(~sub_m.reshape(n, -1).any(axis=1)):
-                        sub_m[i, th // 2, tw // 2] = True
-                        sub_v[i, th // 2, tw // 2] = values[i][mask[i]].mean()
-                acc[:, y : y + th, x : x + tw] += self._run(sub_v, sub_m) * weight
-                wsum[y : y + th, x : x + tw] += weight
-                bar.update()
-        bar.close()
-        return (acc / wsum).astype(np.float32)
+        return tiled(self._run, values, mask, self.tile, self.overlap, desc=f"{self.name}: tiles")
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._tiled(values[None], mask[None])[0]
