@@ -3,6 +3,8 @@ lengths, and blend to the fill's own answer where every tile agrees."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.fft
@@ -19,7 +21,7 @@ def test_spans_cover_overlap_and_are_fast(size: int, tile: int, overlap: int, pa
     (length,) = lengths
     assert len(spans) == 1 or length == tile or scipy.fft.next_fast_len(length + 2 * pad, real=True) == length + 2 * pad
     assert spans[0][0] == 0 and spans[-1][0] + length == size
-    for (a, _), (b, _) in zip(spans, spans[1:]):
+    for (a, _), (b, _) in itertools.pairwise(spans):
         assert a + length - b >= 2 * overlap  # each seam shares at least the overlap on both sides
     # no fewer tiles would do
     assert len(spans) == 1 or (len(spans) - 1) * (tile - 2 * overlap) + 2 * overlap < size
