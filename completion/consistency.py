@@ -39,6 +39,7 @@ line frequency and its second harmonic to the level of the neighbouring frequenc
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -83,7 +84,8 @@ KEEP_RIDGE = 0.03
 def column_sites(completion: np.ndarray, sigma: float, prominence: float = 0.02) -> np.ndarray:
     """(H, W) bool: the columns of a completion, local maxima of it smoothed at ``sigma`` px
     (within a window of about 2 sigma) that stand ``prominence`` above its smoothing at 3 sigma."""
-    smooth = ndimage.gaussian_filter(completion.astype(np.float64), max(sigma / 2, 0.5), mode="reflect")
+    # float32 throughout: the same sites, half the memory traffic on large images
+    smooth = ndimage.gaussian_filter(completion.astype(np.float32), max(sigma / 2, 0.5), mode="reflect")
     size = 2 * int(math.ceil(sigma)) + 1
     peaks = smooth == ndimage.maximum_filter(smooth, size=size, mode="reflect")
     return peaks & (smooth - ndimage.gaussian_filter(smooth, 3 * sigma, mode="reflect") > prominence)
@@ -140,19 +142,14 @@ def column_correction(
         return [np.zeros_like(pred) for _ in ridges]
     resid = values[my, mx].astype(np.float64) - pred[my, mx]
     tree = cKDTree(np.column_stack([my, mx]))
-    rows, cols, weights = [], [], []
-    for j, near in enumerate(tree.query_ball_point(np.column_stack([sy, sx]), 3.0 * sigma)):
-        if near:
-            near_a = np.asarray(near)
-            d2 = (my[near_a] - sy[j]) ** 2 + (mx[near_a] - sx[j]) ** 2
-            rows.append(near_a)
-            cols.append(np.full(len(near_a), j))
-            weights.append(np.exp(-d2 / (2.0 * sigma**2)))
-    if not rows:
+    near = tree.query_ball_point(np.column_stack([sy, sx]), 3.0 * sigma)
+    lengths = np.fromiter(map(len, near), dtype=np.int64, count=len(near))
+    if lengths.sum() == 0:
         return [np.zeros_like(pred) for _ in ridges]
-    design = sp.csr_matrix(
-        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(len(my), len(sy))
-    )
+    rows = np.fromiter(itertools.chain.from_iterable(near), dtype=np.int64, count=int(lengths.sum()))
+    cols = np.repeat(np.arange(len(sy)), lengths)
+    d2 = (my[rows] - sy[cols]) ** 2 + (mx[rows] - sx[cols]) ** 2
+    design = sp.csr_matrix((np.exp(-d2 / (2.0 * sigma**2)), (rows, cols)), shape=(len(my), len(sy)))
     normal = (design.T @ design).tocsc()
     rhs = design.T @ resid
     unit = sigma * math.sqrt(math.pi)

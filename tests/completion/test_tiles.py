@@ -19,7 +19,8 @@ def test_spans_cover_overlap_and_are_fast(size: int, tile: int, overlap: int, pa
     lengths = {n for _, n in spans}
     assert len(lengths) == 1 and max(lengths) <= tile
     (length,) = lengths
-    assert len(spans) == 1 or length == tile or scipy.fft.next_fast_len(length + 2 * pad, real=True) == length + 2 * pad
+    fft = length + 2 * pad
+    assert len(spans) == 1 or length == tile or (fft % 32 == 0 and scipy.fft.next_fast_len(fft, real=True) == fft)
     assert spans[0][0] == 0 and spans[-1][0] + length == size
     for (a, _), (b, _) in itertools.pairwise(spans):
         assert a + length - b >= 2 * overlap  # each seam shares at least the overlap on both sides
