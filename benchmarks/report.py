@@ -234,7 +234,10 @@ def plot_metric_vs_coverage(
         for ax in list(axes.flat)[len(res.paths) :]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=8)
-        fig.suptitle(f"{ylabel} vs coverage, preset '{preset}' (mean and 95 % interval over images)")
+        n_img = len({r["image"] for r in res.rows})
+        fig.suptitle(
+            _wrap(f"{ylabel} vs coverage, preset '{preset}' (mean and 95 % interval over {n_img} images)", fig)
+        )
         fig.tight_layout()
         _save(fig, out, name + res.suffix(preset), pdf, written)
 
