@@ -60,15 +60,25 @@ def coverage(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def seed(text: str) -> int:
-    """argparse type of a seed: an integer >= 0."""
+def _count(text: str, what: str) -> int:
+    """An integer >= 0 parsed from ``text``, or argparse's error naming ``what`` it is."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a seed must be an integer >= 0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{what} must be an integer >= 0, got {text!r}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"{what} must be >= 0, got {value}")
     return value
+
+
+def seed(text: str) -> int:
+    """argparse type of a seed: an integer >= 0."""
+    return _count(text, "a seed")
+
+
+def frame(text: str) -> int:
+    """argparse type of a frame index: an integer >= 0."""
+    return _count(text, "a frame")
 
 
 #: Suffixes a figure can be written as.
@@ -104,17 +114,6 @@ def pixel_size(text: str) -> float:
         raise argparse.ArgumentTypeError(f"a pixel size is a number of nm, got {text!r}") from None
     if not 1e-6 <= value <= 1e7:
         raise argparse.ArgumentTypeError(f"a pixel size must be a positive number of nm, got {text}")
-    return value
-
-
-def frame(text: str) -> int:
-    """argparse type of a frame index: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a frame is an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a frame must be >= 0, got {value}")
     return value
 
 
