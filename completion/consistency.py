@@ -27,6 +27,17 @@ one per image on held-out samples. Measured on 8 synthetic specimens (4 of the b
 defects the scan touched were kept 0.44 of times by the generator alone, 0.73 with the
 correction at ridge 0.3 (MSE unchanged), 0.78 at ridge 0.03 (MSE +6 %).
 
+**Samples.** The column correction moves only columns the completion drew; where it blurred a
+vacancy into its neighbours (no local maximum is left to correct) the samples on it are still
+ignored. :func:`residual_correction` then spreads every sample's residual over a Gaussian of
+the columns' width, normalised as a kernel regression that the completion itself weighs into
+as ``residual`` samples' worth at the centre: ``sum_i g r_i / (sum_i g + residual g(0))``.
+Where samples are dense it follows them; a lone sample's residual is kept ``1 / (1 +
+residual)``; away from the path it fades within a column width. Measured on 18 synthetic
+specimens (crystals, nanoparticles, grain boundaries; spiral 1/20, typical physics) after
+``auto``'s column correction: touched defects kept 0.76 of times without it, 0.86 with
+``residual`` 1 (MSE +0.4 %), 0.88 with 0.25 (MSE +1.5 %).
+
 **Line period.** A scan made of lines (raster, serpentine, grid) says nothing about what lies
 between its lines at their own period: a structure at that period, sampled once per period,
 aliases to a constant. A generator asked to fill such gaps on a lattice it cannot resolve
@@ -39,6 +50,7 @@ line frequency and its second harmonic to the level of the neighbouring frequenc
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -55,14 +67,18 @@ from scanpaths.errors import InputError
 from .uncertainty import held_out_tiles
 
 __all__ = [
+    "AUTO_RESIDUAL",
     "AUTO_RIDGE",
+    "KEEP_RESIDUAL",
     "KEEP_RIDGE",
+    "RESIDUAL_SIGMA",
     "RIDGES",
     "SIGMAS",
     "ColumnConsistency",
     "ColumnSetting",
     "column_correction",
     "column_sites",
+    "residual_correction",
     "line_periods",
     "sampled_lines",
     "suppress_line_peaks",
@@ -79,6 +95,12 @@ RIDGES: tuple[float, ...] = (0.03, 0.1, 0.3)
 AUTO_RIDGE = 0.3
 #: The ridge of ``auto-keep``: touched defects kept more often, at some MSE.
 KEEP_RIDGE = 0.03
+#: The weight of the completion against one sample in the residual step of ``auto`` (module
+#: docstring; 1: a lone sample's residual is kept half), and of ``auto-keep``.
+AUTO_RESIDUAL = 1.0
+KEEP_RESIDUAL = 0.25
+#: The residual step's width where the completion has no columns to measure one from, px.
+RESIDUAL_SIGMA = 2.0
 
 
 def column_sites(completion: np.ndarray, sigma: float, prominence: float = 0.02) -> np.ndarray:
@@ -162,15 +184,30 @@ def column_correction(
     return out
 
 
+def residual_correction(
+    values: np.ndarray, mask: np.ndarray, completion: np.ndarray, sigma: float, residual: float
+) -> np.ndarray:
+    """(H, W) float64: the samples' residuals ``values - completion`` spread over a Gaussian
+    of ``sigma`` px, ``sum_i g r_i / (sum_i g + residual g(0))`` (module docstring)."""
+    m = mask.astype(np.float64)
+    r = (values.astype(np.float64) - completion) * m
+    s = max(float(sigma), 1.0)
+    g0 = 1.0 / (2.0 * math.pi * s * s)  # the normalised Gaussian's weight at its centre
+    return ndimage.gaussian_filter(r, s) / (ndimage.gaussian_filter(m, s) + residual * g0)
+
+
 @dataclass(frozen=True)
 class ColumnSetting:
     """What :class:`ColumnConsistency` chose for one image: ``sigma`` and ``ridge`` (None:
-    off), and the held-out mean squared error without and with it."""
+    off), the held-out mean squared error without and with it, and the residual step's width
+    (px) and weight (None: off)."""
 
     sigma: float | None
     ridge: float | None
     mse_before: float
     mse_after: float
+    residual_sigma: float | None = None
+    residual: float | None = None
 
 
 class ColumnConsistency:
@@ -187,14 +224,26 @@ class ColumnConsistency:
             leave the completion alone where no ridge helps). ``auto`` uses
             :data:`AUTO_RIDGE`, ``auto-keep`` :data:`KEEP_RIDGE` (defects kept more often,
             sample noise too).
+        residual: then spread the samples' remaining residuals (:func:`residual_correction`)
+            with this weight of the completion (None: not). ``auto`` uses
+            :data:`AUTO_RESIDUAL`, ``auto-keep`` :data:`KEEP_RESIDUAL`.
     """
 
     def __init__(
-        self, holdout: float = 0.1, seed: int = 0, min_gain: float = 0.01, tile: int = 4, ridge: float | None = None
+        self,
+        holdout: float = 0.1,
+        seed: int = 0,
+        min_gain: float = 0.01,
+        tile: int = 4,
+        ridge: float | None = None,
+        residual: float | None = None,
     ) -> None:
         if ridge is not None and not ridge > 0:
             raise InputError(f"ridge must be > 0, got {ridge}")
+        if residual is not None and not residual > 0:
+            raise InputError(f"residual must be > 0, got {residual}")
         self.ridge = ridge
+        self.residual = residual
         self.holdout = float(holdout)
         self.tile = int(tile)
         self.seed = int(seed)
@@ -203,6 +252,18 @@ class ColumnConsistency:
 
     def __call__(self, values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
         """(H, W) float32: ``completion`` corrected to the samples, clipped to [0, 1]."""
+        self._measured: float | None = None
+        out = self._columns(values, mask, completion)
+        if self.residual is None:
+            return out
+        sigma = self._measured if self._measured is not None else RESIDUAL_SIGMA
+        out = np.clip(out + residual_correction(values, mask, out, sigma, self.residual), 0, 1).astype(np.float32)
+        if self.last_setting is not None:
+            self.last_setting = dataclasses.replace(self.last_setting, residual_sigma=sigma, residual=self.residual)
+        return out
+
+    def _columns(self, values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
+        """The column correction alone (module docstring)."""
         # held out in 4 px tiles, not single pixels: neighbouring samples share the frame's
         # noise (bilinear detection), and a held-out sample next to a kept one would reward
         # a correction that fits that noise
@@ -213,6 +274,7 @@ class ColumnConsistency:
         base = float(np.mean((pred[held] - v[held]) ** 2)) if held.any() else 0.0
         best = (base, None, None)
         measured = column_sigma(pred)
+        self._measured = measured
         if self.ridge is not None and measured is not None:
             after = column_correction(v, train, pred, measured, (self.ridge,))[0]
             err = float(np.mean((np.clip(pred[held] + after[held], 0, 1) - v[held]) ** 2)) if held.any() else 0.0

@@ -21,7 +21,7 @@ from scanpaths.registry import Registry
 
 from .base import Completer
 from .baselines import BASELINES, HarmonicCompleter, LatticeCompleter
-from .consistency import AUTO_RIDGE, KEEP_RIDGE
+from .consistency import AUTO_RESIDUAL, AUTO_RIDGE, KEEP_RESIDUAL, KEEP_RIDGE
 from .neural import load_checkpoint, load_default
 from .selection import ValidatedChoice
 
@@ -75,7 +75,9 @@ register_completer(
 )
 
 
-def _auto(device: str, precision: str, column_ridge: float = AUTO_RIDGE) -> ValidatedChoice:
+def _auto(
+    device: str, precision: str, column_ridge: float = AUTO_RIDGE, residual: float = AUTO_RESIDUAL
+) -> ValidatedChoice:
     return ValidatedChoice(
         {
             "gan-prism": load_default("prism", device=device, precision=precision),
@@ -84,6 +86,7 @@ def _auto(device: str, precision: str, column_ridge: float = AUTO_RIDGE) -> Vali
         },
         column_ridge=column_ridge,
         on_lines=("gan-prism", "harmonic-binned"),
+        residual=residual,
     )
 
 
@@ -95,9 +98,9 @@ register_completer(
 )
 register_completer(
     "auto-keep",
-    lambda arg, device, precision: _auto(device, precision, column_ridge=KEEP_RIDGE),
+    lambda arg, device, precision: _auto(device, precision, column_ridge=KEEP_RIDGE, residual=KEEP_RESIDUAL),
     family="neural",
-    help="auto, its atomic columns corrected to the samples on them with a weaker ridge (0.03, auto 0.3): "
+    help="auto, corrected harder to the samples (column ridge 0.03, auto 0.3; residual weight 0.25, auto 1): "
     "touched vacancies and substitutions kept more often, at some MSE",
 )
 COMPLETERS.register_pattern(

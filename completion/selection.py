@@ -126,6 +126,8 @@ class ValidatedChoice(Completer):
             see the module docstring).
         column_ridge: the column correction's fixed ridge (``ColumnConsistency(ridge=...)``;
             None: chosen per image on held-out samples).
+        residual: then keep the samples' remaining residuals with this weight of the
+            completion (``ColumnConsistency(residual=...)``; None: not).
         line_safe: on scans made of lines in one direction (raster, serpentine), lower any
             spectral peak of the result at the line period to its neighbours' level
             (:func:`~completion.consistency.suppress_line_peaks`: no phantom lattice).
@@ -134,7 +136,7 @@ class ValidatedChoice(Completer):
     name = "auto"
     summary = (
         "per image, the blend of gan-prism, lattice and a binned harmonic fill (smoothed or not) that best "
-        "predicts held-out tiles of the scan, columns corrected to the samples on them (the default)"
+        "predicts held-out tiles of the scan, columns and the path's neighbourhood kept to the samples (the default)"
     )
 
     def __init__(
@@ -148,6 +150,7 @@ class ValidatedChoice(Completer):
         line_safe: bool = True,
         column_ridge: float | None = None,
         on_lines: tuple[str, ...] | None = None,
+        residual: float | None = None,
     ) -> None:
         if not candidates:
             raise InputError("a validated choice needs at least one candidate")
@@ -158,7 +161,7 @@ class ValidatedChoice(Completer):
         self.holdout = float(holdout)
         self.seed = int(seed)
         self.blend = bool(blend)
-        self.consistency = ColumnConsistency(seed=seed, ridge=column_ridge) if consistency else None
+        self.consistency = ColumnConsistency(seed=seed, ridge=column_ridge, residual=residual) if consistency else None
         self.line_safe = bool(line_safe)
         if on_lines is not None and not (set(on_lines) <= set(self.candidates) and on_lines):
             raise InputError(
