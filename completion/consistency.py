@@ -72,6 +72,7 @@ __all__ = [
     "KEEP_RESIDUAL",
     "KEEP_RIDGE",
     "RESIDUAL_SIGMA",
+    "RESIDUAL_WEIGHTS",
     "RIDGES",
     "SIGMAS",
     "ColumnConsistency",
@@ -95,10 +96,12 @@ RIDGES: tuple[float, ...] = (0.03, 0.1, 0.3)
 AUTO_RIDGE = 0.3
 #: The ridge of ``auto-keep``: touched defects kept more often, at some MSE.
 KEEP_RIDGE = 0.03
-#: The weight of the completion against one sample in the residual step of ``auto`` (module
-#: docstring; 1: a lone sample's residual is kept half), and of ``auto-keep``.
-AUTO_RESIDUAL = 1.0
+#: The residual step of ``auto``: its weight (of the completion against one sample; 1: a lone
+#: sample's residual is kept half) chosen per image on held-out tiles among
+#: :data:`RESIDUAL_WEIGHTS`, or no step; ``auto-keep`` always uses 0.25.
+AUTO_RESIDUAL = "held-out"
 KEEP_RESIDUAL = 0.25
+RESIDUAL_WEIGHTS: tuple[float, ...] = (4.0, 1.0, 0.25)
 #: The residual step's width where the completion has no columns to measure one from, px.
 RESIDUAL_SIGMA = 2.0
 
@@ -225,8 +228,9 @@ class ColumnConsistency:
             :data:`AUTO_RIDGE`, ``auto-keep`` :data:`KEEP_RIDGE` (defects kept more often,
             sample noise too).
         residual: then spread the samples' remaining residuals (:func:`residual_correction`)
-            with this weight of the completion (None: not). ``auto`` uses
-            :data:`AUTO_RESIDUAL`, ``auto-keep`` :data:`KEEP_RESIDUAL`.
+            with this weight of the completion, or ``"held-out"``: the weight of
+            :data:`RESIDUAL_WEIGHTS` (or none) that best predicts held-out samples (None: no
+            step). ``auto`` uses :data:`AUTO_RESIDUAL`, ``auto-keep`` :data:`KEEP_RESIDUAL`.
     """
 
     def __init__(
@@ -236,12 +240,16 @@ class ColumnConsistency:
         min_gain: float = 0.01,
         tile: int = 4,
         ridge: float | None = None,
-        residual: float | None = None,
+        residual: float | str | None = None,
     ) -> None:
         if ridge is not None and not ridge > 0:
             raise InputError(f"ridge must be > 0, got {ridge}")
-        if residual is not None and not residual > 0:
-            raise InputError(f"residual must be > 0, got {residual}")
+        if (
+            residual is not None
+            and residual != "held-out"
+            and not (isinstance(residual, int | float) and not isinstance(residual, bool) and residual > 0)
+        ):
+            raise InputError(f"residual must be > 0 or 'held-out', got {residual!r}")
         self.ridge = ridge
         self.residual = residual
         self.holdout = float(holdout)
@@ -253,14 +261,39 @@ class ColumnConsistency:
     def __call__(self, values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
         """(H, W) float32: ``completion`` corrected to the samples, clipped to [0, 1]."""
         self._measured: float | None = None
+        self._train_out: np.ndarray | None = None
         out = self._columns(values, mask, completion)
         if self.residual is None:
             return out
         sigma = self._measured if self._measured is not None else RESIDUAL_SIGMA
-        out = np.clip(out + residual_correction(values, mask, out, sigma, self.residual), 0, 1).astype(np.float32)
+        weight = self._residual_weight(values, mask, out, sigma)
+        if weight is not None:
+            out = np.clip(out + residual_correction(values, mask, out, sigma, weight), 0, 1).astype(np.float32)
         if self.last_setting is not None:
-            self.last_setting = dataclasses.replace(self.last_setting, residual_sigma=sigma, residual=self.residual)
+            self.last_setting = dataclasses.replace(
+                self.last_setting, residual_sigma=sigma if weight is not None else None, residual=weight
+            )
         return out
+
+    def _residual_weight(self, values: np.ndarray, mask: np.ndarray, out: np.ndarray, sigma: float) -> float | None:
+        """The residual step's weight: a fixed one (a number), or under ``"held-out"`` the one of
+        :data:`RESIDUAL_WEIGHTS` (or none) whose step, made from the other samples, best predicts
+        the held-out tiles (noisy samples: a heavier completion or none; clean ones: lighter)."""
+        if self.residual != "held-out":
+            return float(self.residual)  # type: ignore[arg-type]
+        held = held_out_tiles(mask, self.tile, self.holdout, self.seed)
+        if held.sum() < 32:
+            return None
+        train = mask & ~held
+        v = values.astype(np.float64)
+        base = self._train_out if self._train_out is not None else out.astype(np.float64)
+        best_err, best = float(np.mean((base[held] - v[held]) ** 2)), None
+        for w in RESIDUAL_WEIGHTS:
+            trial = np.clip(base + residual_correction(v, train, base, sigma, w), 0, 1)
+            err = float(np.mean((trial[held] - v[held]) ** 2))
+            if err < best_err * (1 - self.min_gain):
+                best_err, best = err, w
+        return best
 
     def _columns(self, values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
         """The column correction alone (module docstring)."""
@@ -277,6 +310,7 @@ class ColumnConsistency:
         self._measured = measured
         if self.ridge is not None and measured is not None:
             after = column_correction(v, train, pred, measured, (self.ridge,))[0]
+            self._train_out = np.clip(pred + after, 0, 1)  # what the held-out samples did not shape
             err = float(np.mean((np.clip(pred[held] + after[held], 0, 1) - v[held]) ** 2)) if held.any() else 0.0
             self.last_setting = ColumnSetting(measured, self.ridge, base, err)
             return np.clip(pred + column_correction(v, mask, pred, measured, (self.ridge,))[0], 0, 1).astype(np.float32)

@@ -76,7 +76,7 @@ register_completer(
 
 
 def _auto(
-    device: str, precision: str, column_ridge: float = AUTO_RIDGE, residual: float = AUTO_RESIDUAL
+    device: str, precision: str, column_ridge: float = AUTO_RIDGE, residual: float | str = AUTO_RESIDUAL
 ) -> ValidatedChoice:
     return ValidatedChoice(
         {

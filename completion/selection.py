@@ -150,7 +150,7 @@ class ValidatedChoice(Completer):
         line_safe: bool = True,
         column_ridge: float | None = None,
         on_lines: tuple[str, ...] | None = None,
-        residual: float | None = None,
+        residual: float | str | None = None,
     ) -> None:
         if not candidates:
             raise InputError("a validated choice needs at least one candidate")

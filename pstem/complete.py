@@ -96,6 +96,11 @@ def _complete(args: argparse.Namespace) -> int:
                 f"column correction: columns of sigma {setting.sigma:g} px corrected to the samples on them "
                 f"(held-out MSE {setting.mse_before:.3e} -> {setting.mse_after:.3e})"
             )
+        if setting.residual is not None:
+            print(
+                f"samples kept: their residuals spread over {setting.residual_sigma:g} px around the path "
+                f"(the completion weighs as {setting.residual:g} sample)"
+            )
     print(f"wrote {out}")
     if args.png is not None:
         _preview(args.png, values, mask, image, unc, truth, pixel_nm, completer.name)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from completion.consistency import KEEP_RIDGE, ColumnConsistency, column_correction, column_sigma, column_sites
+from completion.consistency import (
+    KEEP_RIDGE,
+    ColumnConsistency,
+    column_correction,
+    column_sigma,
+    column_sites,
+    residual_correction,
+)
+from scanpaths.errors import InputError
 
 
 def _lattice(sigma: float, vacancies: tuple[tuple[int, int], ...] = (), size: int = 96, a: int = 12) -> np.ndarray:
@@ -78,3 +86,44 @@ def test_it_is_off_where_the_completion_already_fits_the_samples() -> None:
     out = cc(values, mask, truth)
     assert cc.last_setting is not None and cc.last_setting.sigma is None
     np.testing.assert_array_equal(out, truth.astype(np.float32))
+
+
+def test_the_residual_step_keeps_a_vacancy_the_completion_blurred() -> None:
+    """Where a completion blurred a vacancy into its neighbours (no column is left there to
+    correct), the samples on it still darken it; a lone sample's residual is kept in the
+    proportion 1 / (1 + residual), and far from every sample nothing moves."""
+    sigma = 2.0
+    site = (42, 42)
+    truth = _lattice(sigma, vacancies=(site,))
+    blurred = np.full(truth.shape, float(truth.mean()))  # no columns at all
+    mask = np.zeros(truth.shape, bool)
+    mask[site[1], site[0] - 1 : site[0] + 2] = True  # three samples on the vacancy
+    values = np.where(mask, truth, 0.0)
+    fixed = blurred + residual_correction(values, mask, blurred, sigma, 1.0)
+    assert fixed[site[1], site[0]] < blurred[site[1], site[0]] - 0.5 * (blurred[42, 42] - truth[42, 42])
+    assert fixed[10, 10] == pytest.approx(blurred[10, 10], abs=1e-9)
+    lone = np.zeros(truth.shape, bool)
+    lone[20, 20] = True
+    step = residual_correction(np.where(lone, 1.0, 0.0), lone, np.zeros(truth.shape), sigma, 1.0)
+    assert step[20, 20] == pytest.approx(0.5, rel=0.02)
+    cc = ColumnConsistency(ridge=0.3, residual=1.0)
+    cc(values, mask, blurred)
+    assert cc.last_setting is not None and cc.last_setting.residual == 1.0
+    with pytest.raises(InputError, match="residual must be > 0"):
+        ColumnConsistency(residual=0)
+
+
+def test_the_held_out_residual_weight_follows_the_noise() -> None:
+    """On clean samples of fine structure the held-out tiles want the step; on pure noise
+    around a flat truth they want none."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:128, 0:128]
+    truth = 0.5 + 0.3 * np.sin(xx / 3.0) * np.cos(yy / 4.0)
+    mask = rng.random(truth.shape) < 0.2
+    smooth = np.full(truth.shape, 0.5)  # a completion that missed the structure
+    cc = ColumnConsistency(residual="held-out")
+    cc(np.where(mask, truth, 0.0), mask, smooth)
+    assert cc.last_setting is not None and cc.last_setting.residual is not None
+    noisy = np.clip(0.5 + rng.normal(0, 0.2, truth.shape), 0, 1)
+    cc(np.where(mask, noisy, 0.0), mask, smooth)
+    assert cc.last_setting is not None and cc.last_setting.residual is None
