@@ -188,15 +188,19 @@ def column_correction(
 
 
 def residual_correction(
-    values: np.ndarray, mask: np.ndarray, completion: np.ndarray, sigma: float, residual: float
-) -> np.ndarray:
+    values: np.ndarray, mask: np.ndarray, completion: np.ndarray, sigma: float, residual: float | tuple[float, ...]
+) -> np.ndarray | list[np.ndarray]:
     """(H, W) float64: the samples' residuals ``values - completion`` spread over a Gaussian
-    of ``sigma`` px, ``sum_i g r_i / (sum_i g + residual g(0))`` (module docstring)."""
+    of ``sigma`` px, ``sum_i g r_i / (sum_i g + residual g(0))`` (module docstring); for a
+    tuple of weights, one such array per weight (the two filters done once)."""
     m = mask.astype(np.float64)
     r = (values.astype(np.float64) - completion) * m
     s = max(float(sigma), 1.0)
     g0 = 1.0 / (2.0 * math.pi * s * s)  # the normalised Gaussian's weight at its centre
-    return ndimage.gaussian_filter(r, s) / (ndimage.gaussian_filter(m, s) + residual * g0)
+    num, den = ndimage.gaussian_filter(r, s), ndimage.gaussian_filter(m, s)
+    if isinstance(residual, tuple):
+        return [num / (den + w * g0) for w in residual]
+    return num / (den + residual * g0)
 
 
 @dataclass(frozen=True)
@@ -262,13 +266,15 @@ class ColumnConsistency:
         """(H, W) float32: ``completion`` corrected to the samples, clipped to [0, 1]."""
         self._measured: float | None = None
         self._train_out: np.ndarray | None = None
+        self._held: np.ndarray | None = None
         out = self._columns(values, mask, completion)
         if self.residual is None:
             return out
         sigma = self._measured if self._measured is not None else RESIDUAL_SIGMA
         weight = self._residual_weight(values, mask, out, sigma)
         if weight is not None:
-            out = np.clip(out + residual_correction(values, mask, out, sigma, weight), 0, 1).astype(np.float32)
+            step = residual_correction(values, mask, out, sigma, weight)
+            out = np.clip(out + step, 0, 1).astype(np.float32)  # type: ignore[operator]
         if self.last_setting is not None:
             self.last_setting = dataclasses.replace(
                 self.last_setting, residual_sigma=sigma if weight is not None else None, residual=weight
@@ -281,16 +287,16 @@ class ColumnConsistency:
         the held-out tiles (noisy samples: a heavier completion or none; clean ones: lighter)."""
         if self.residual != "held-out":
             return float(self.residual)  # type: ignore[arg-type]
-        held = held_out_tiles(mask, self.tile, self.holdout, self.seed)
+        held = self._held if self._held is not None else held_out_tiles(mask, self.tile, self.holdout, self.seed)
         if held.sum() < 32:
             return None
         train = mask & ~held
         v = values.astype(np.float64)
         base = self._train_out if self._train_out is not None else out.astype(np.float64)
         best_err, best = float(np.mean((base[held] - v[held]) ** 2)), None
-        for w in RESIDUAL_WEIGHTS:
-            trial = np.clip(base + residual_correction(v, train, base, sigma, w), 0, 1)
-            err = float(np.mean((trial[held] - v[held]) ** 2))
+        steps = residual_correction(v, train, base, sigma, RESIDUAL_WEIGHTS)
+        for w, step in zip(RESIDUAL_WEIGHTS, steps, strict=True):
+            err = float(np.mean((np.clip(base[held] + step[held], 0, 1) - v[held]) ** 2))
             if err < best_err * (1 - self.min_gain):
                 best_err, best = err, w
         return best
@@ -301,6 +307,7 @@ class ColumnConsistency:
         # noise (bilinear detection), and a held-out sample next to a kept one would reward
         # a correction that fits that noise
         held = held_out_tiles(mask, self.tile, self.holdout, self.seed)
+        self._held = held
         train = mask & ~held
         v = values.astype(np.float64)
         pred = completion.astype(np.float64)

@@ -73,8 +73,13 @@ def _complete(args: argparse.Namespace) -> int:
         prepare(unc_out)
     if args.png is not None:
         prepare(args.png)
-    if unc_out is not None or args.png is not None:
+    if unc_out is not None:
         image, unc = completer.complete(values, mask, return_uncertainty=True)
+    elif args.png is not None:  # the preview shows the map when the scan can calibrate one
+        try:
+            image, unc = completer.complete(values, mask, return_uncertainty=True)
+        except InputError:
+            image, unc = completer.complete(values, mask), None
     else:
         image, unc = completer.complete(values, mask), None
     scanpaths.io.save_image(out, image)
