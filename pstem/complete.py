@@ -174,6 +174,9 @@ def _preview(
 
 
 def _demo(args: argparse.Namespace, completer: Completer) -> int:
+    png = args.out if args.out is not None else Path("demo.png")
+    if png.suffix.lower() not in FIGURE_SUFFIXES:  # before any work
+        raise InputError(f"-o {png}: the demo draws a figure, written as {', '.join(FIGURE_SUFFIXES)}")
     size = 512
     spec = scanpaths.specimens.generate((size, size), seed=args.seed, scene="crystal")
     path = scanpaths.make_path("spiral", (size, size), coverage=args.coverage, seed=args.seed)
@@ -186,9 +189,6 @@ def _demo(args: argparse.Namespace, completer: Completer) -> int:
     lin = baselines.get_baseline("linear").complete(scan.values, scan.mask)
     mse = float(np.mean((out - spec.clean) ** 2))
     mse_lin = float(np.mean((lin - spec.clean) ** 2))
-    png = args.out if args.out is not None else Path("demo.png")
-    if png.suffix.lower() not in FIGURE_SUFFIXES:
-        raise InputError(f"-o {png}: the demo draws a figure, written as {', '.join(FIGURE_SUFFIXES)}")
     prepare(png)
     panels = [
         (spec.image, "specimen (full scan)"),
