@@ -68,7 +68,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 #: Names of the suites shipped in ``benchmarks/suites/``.
-BUILTIN_SUITES: tuple[str, ...] = ("quick", "paper", "full", "adaptive")
+BUILTIN_SUITES: tuple[str, ...] = ("quick", "paper", "full", "adaptive", "ede2021")
 #: Metrics a reference table may name.
 REFERENCE_METRICS: tuple[str, ...] = ("mse", "mae", "psnr", "ssim", "rmse", "rmse_blur", "rmse_raw")
 

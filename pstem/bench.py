@@ -125,7 +125,9 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         p.epilog = (
             "built-in suites: quick (default, about a minute on 2 cores), paper (Ede & Beanland's grid: spiral and "
             "grid at 1/17.9-1/87, ideal and typical physics), full (everything; for a cluster), adaptive (the "
-            "shipped learned path vs fixed paths, 96 px). A suite file is TOML; see benchmarks/suites/*.toml and "
+            "survey and greedy strategies vs every fixed path on 256 px particles, edges, low-mag and lattices), "
+            "ede2021 (the shipped learned path vs fixed paths on 96 px, Ede 2021's configuration). A suite file "
+            "is TOML; see benchmarks/suites/*.toml and "
             "'python -c \"import benchmarks.suite as s; help(s)\"'. Its paths: "
             f"{', '.join(scanpaths.strategy_names())}; completers: {', '.join(COMPLETERS.choices())}; presets: "
             f"{', '.join(scanpaths.PRESETS)}."

@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import eval_completion, eval_real, eval_rl
+from benchmarks import eval_adaptive, eval_completion, eval_real, eval_rl
 from benchmarks.eval_completion import size_cost_report
 from benchmarks.eval_rl import env_speed_report
 from completion.registry import COMPLETERS
@@ -21,7 +21,7 @@ from scanpaths.speed import speed_report
 
 from .options import Option, add_options, config_from, coverage
 
-__all__ = ["COMPLETION_OPTIONS", "REAL_OPTIONS", "RL_OPTIONS", "configure"]
+__all__ = ["ADAPTIVE_OPTIONS", "COMPLETION_OPTIONS", "REAL_OPTIONS", "RL_OPTIONS", "configure"]
 
 COMPLETION_OPTIONS: tuple[Option, ...] = (
     Option("n", ("--n",)),
@@ -42,6 +42,21 @@ REAL_OPTIONS: tuple[Option, ...] = (
     Option("coverages", ("--coverages",), type=coverage),
     Option("presets", ("--presets",)),
     Option("models", ("--models",)),
+    Option("out", ("--out",)),
+    Option("csv", ("--csv",)),
+    Option("threads", ("--threads",)),
+)
+ADAPTIVE_OPTIONS: tuple[Option, ...] = (
+    Option("n", ("--n",)),
+    Option("size", ("--size",)),
+    Option("classes", ("--classes",)),
+    Option("coverages", ("--coverages",), type=coverage),
+    Option("fixed", ("--fixed",)),
+    Option("strategies", ("--strategies",)),
+    Option("completers", ("--completers",)),
+    Option("dose", ("--dose",)),
+    Option("preset", ("--preset",)),
+    Option("data", ("--data",)),
     Option("out", ("--out",)),
     Option("csv", ("--csv",)),
     Option("threads", ("--threads",)),
@@ -75,6 +90,13 @@ FIGURES: tuple[tuple[str, Any, type, tuple[Option, ...], str], ...] = (
         eval_real.RealFigures,
         REAL_OPTIONS,
         "completion on real frames: the generator vs each image's best classical fill (after pstem data fetch)",
+    ),
+    (
+        "adaptive",
+        eval_adaptive,
+        eval_adaptive.AdaptiveFigures,
+        ADAPTIVE_OPTIONS,
+        "adaptive strategies vs the best fixed path per specimen class, at equal scan time and dose",
     ),
     (
         "rl",

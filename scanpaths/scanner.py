@@ -330,6 +330,12 @@ class Scanner:
         return self.ticks * self.dwell_s
 
     @property
+    def last_command(self) -> np.ndarray | None:
+        """(2,) float64 the last commanded (x, y) px, None before the first chunk: a chunk that
+        starts elsewhere begins with it, blanked, and a jump (so settling is paid)."""
+        return None if self._last is None else self._last.copy()
+
+    @property
     def lead_ticks(self) -> float:
         """How many ticks ahead the feed-forward drives the coils (0 without it): a chunk's
         last this-many commands are driven towards what follows it."""

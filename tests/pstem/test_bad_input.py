@@ -51,6 +51,10 @@ BAD: list[tuple[list[str], str]] = [
     (["complete", "scan.npz", "-o", "empty.npz/c.tif"], "cannot create the folder"),
     (["complete", "--demo", "-o", "empty.npz/d.png"], "cannot create the folder"),
     (["train-rl", "--out", "empty.npz"], "is a file"),
+    (["eval", "adaptive", "--classes", "moon", "--out", "a.md"], "unknown class 'moon'"),
+    (["eval", "adaptive", "--strategies", "survey:1.5", "--out", "a.md"], "a survey share must be in (0, 1)"),
+    (["eval", "adaptive", "--strategies", "zigzag", "--out", "a.md"], "scan strategy must be one of"),
+    (["eval", "adaptive", "--dose", "0", "--out", "a.md"], "must be > 0 electrons per sample"),
 ]
 
 CHECKPOINT_SUITE = """name = "ck"

@@ -1,0 +1,121 @@
+"""Adaptive strategies: the allocation, the warped path, the budget, the registry, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rl  # noqa: F401 - registers the strategies
+import scanpaths
+from rl.adaptive import (
+    BLOCK_PX,
+    Budget,
+    GreedyERD,
+    SurveyCommit,
+    allocate,
+    block_mean,
+    warped_path,
+)
+from scanpaths.errors import InputError
+from scanpaths.strategies import get_strategy, strategy_names
+
+
+def test_allocate_spends_the_samples_where_the_error_is() -> None:
+    error = np.array([[4.0, 1.0], [1.0, 0.0]])
+    density = np.full((2, 2), 0.05)
+    sizes = np.full((2, 2), 100.0)
+    extra = allocate(error, density, 20.0, sizes)
+    assert (extra * sizes).sum() == pytest.approx(20.0, rel=1e-3)
+    assert extra[1, 1] == 0.0  # no predicted error: nothing to gain
+    assert extra[0, 0] > extra[0, 1] > 0
+    # the square-root law: four times the error, twice the total density (when both gain)
+    rho = extra + density
+    assert rho[0, 0] / rho[0, 1] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_allocate_with_no_error_or_no_samples_adds_nothing() -> None:
+    sizes = np.ones((2, 2))
+    assert not allocate(np.zeros((2, 2)), np.ones((2, 2)), 5.0, sizes).any()
+    assert not allocate(np.ones((2, 2)), np.ones((2, 2)), 0.0, sizes).any()
+
+
+def test_block_mean_of_partial_blocks() -> None:
+    a = np.arange(40 * 70, dtype=float).reshape(40, 70)
+    m = block_mean(a, 32)
+    assert m.shape == (2, 3)
+    assert m[1, 2] == pytest.approx(a[32:, 64:].mean())
+
+
+def test_warped_path_crowds_where_the_density_is() -> None:
+    shape = (128, 128)
+    dx = np.where(np.arange(128) < 64, 4.0, 1.0)
+    path = warped_path(shape, dx, np.ones(128), 3000, kind="lissajous", start=np.array([5.0, 5.0]))
+    assert path.n_samples <= 3001
+    assert path.blanked[0] and not path.blanked[1:].any() and list(path.jumps) == [1]
+    left = (path.positions[1:, 0] < 63.5).mean()
+    assert left > 0.65  # four times the density on the left half (flat: half of the path)
+    flat = warped_path(shape, np.ones(128), np.ones(128), 3000, kind="lissajous")
+    assert 0.4 < (flat.positions[:, 0] < 63.5).mean() < 0.6
+
+
+def test_a_warped_spiral_blanks_its_arcs_outside_the_field() -> None:
+    path = warped_path((128, 128), np.linspace(1, 3, 128), np.ones(128), 4000, kind="spiral")
+    on = path.positions[~path.blanked]
+    assert path.blanked.any()
+    assert on.min() >= -0.5 and on.max() <= 127.5
+    assert np.abs(np.diff(path.positions, axis=0)).max() < 4.0  # continuous: no jump at the edge
+
+
+def test_warped_path_variants_differ() -> None:
+    shape = (96, 128)
+    a = warped_path(shape, np.ones(128), np.ones(96), 2000, variant=0).mask()
+    b = warped_path(shape, np.ones(128), np.ones(96), 2000, variant=1).mask()
+    assert (a & b).sum() < 0.5 * a.sum()
+
+
+@pytest.mark.parametrize("strategy", [SurveyCommit(), GreedyERD()], ids=["survey", "greedy"])
+def test_strategy_keeps_the_budget_and_its_seed(strategy: SurveyCommit) -> None:
+    spec = scanpaths.specimens.generate((96, 96), seed=3, scene="nanoparticle")
+    budget = Budget.of_coverage((96, 96), 1 / 10, "typical", 100.0)
+    a = strategy.scan(spec.clean, coverage=1 / 10, preset="typical", seed=1, dose=100.0)
+    b = strategy.scan(spec.clean, coverage=1 / 10, preset="typical", seed=1, dose=100.0)
+    assert 0.9 * budget.time_s <= a.time_s <= budget.time_s
+    np.testing.assert_array_equal(a.values, b.values)
+    p = a.path.params
+    assert len(p["decision_s"]) == strategy.rounds and p["fallbacks"] == 0
+    assert a.dose_e is not None and a.dose_e <= 100.0 * budget.ticks("typical")
+
+
+def test_a_missed_deadline_falls_back_to_the_fixed_path_and_is_counted() -> None:
+    spec = scanpaths.specimens.generate((96, 96), seed=3, scene="edge")
+    scan = SurveyCommit(deadline_s=0.0).scan(spec.clean, coverage=1 / 10, preset="typical", seed=0)
+    assert scan.path.params["fallbacks"] == 1
+
+
+def test_strategies_are_registered() -> None:
+    names = strategy_names()
+    assert {"survey", "greedy", "survey:SHARE", "greedy:SHARE"} <= set(names)
+    assert get_strategy("survey:0.2").survey_share == pytest.approx(0.2)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: get_strategy("survey:1.5"), "a survey share must be in (0, 1)"),
+        (lambda: get_strategy("survey:abc"), "a survey share must be a number"),
+        (lambda: get_strategy("zigzag"), "scan strategy must be one of"),
+        (lambda: Budget(0.0), "time budget (s) must be"),
+        (lambda: Budget(1e-3, dose=-1.0), "dose (electrons per sample) must be"),
+        (lambda: SurveyCommit(survey=0.0), "survey share must be"),
+    ],
+)
+def test_bad_input_is_one_line(make, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make()
+
+
+def test_too_small_a_field_or_budget_is_refused() -> None:
+    with pytest.raises(InputError, match=f"at least {2 * BLOCK_PX} px"):
+        SurveyCommit().scan(np.zeros((48, 48)), coverage=0.1, preset="typical", seed=0)
+    with pytest.raises(InputError, match="too short for an adaptive scan"):
+        SurveyCommit().scan(np.zeros((256, 256)), coverage=1 / 2000, preset="typical", seed=0)
