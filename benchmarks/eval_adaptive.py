@@ -45,7 +45,7 @@ from rl.equal_time import fixed_scan
 from scanpaths.common import coverage_label, parse_coverage, write_text_atomic
 from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.seeds import BENCHMARK
-from scanpaths.strategies import STRATEGIES, get_strategy
+from scanpaths.strategies import STRATEGIES, describe, get_strategy
 
 from .realdata import load_real
 
@@ -257,6 +257,46 @@ def _pooled(rows: list[dict[str, Any]], recall: str, n: str) -> str:
     return f"{hit / total:.2f} (n {total})"
 
 
+def control_of(strategy: str, strategies: tuple[str, ...]) -> str | None:
+    """The strategy ``strategy`` is held against besides the fixed paths, when it is in
+    ``strategies``: survey against survey-flat (the same paths without looking), a learned
+    allocation (greedy-rl:FILE) against greedy (the rule it replaces)."""
+    head = strategy.split(":", 1)[0]
+    control = {"survey": "survey-flat", "greedy-rl": "greedy"}.get(head)
+    return control if control in strategies else None
+
+
+def _pair_lines(
+    cfg: AdaptiveFigures, classes: list[str], by: dict[tuple[str, str, str, str], dict[str, float]]
+) -> list[str]:
+    """Each strategy against its control (:func:`control_of`), paired ratio with its interval."""
+    pairs = [(s, c) for s in cfg.strategies if (c := control_of(s, cfg.strategies)) is not None]
+    if not pairs:
+        return []
+    out = [
+        "",
+        "Each strategy against its control (survey vs survey-flat: what looking adds; a learned allocation vs "
+        "greedy: what RL adds on the same actions), ratio of mean MSE with a paired 95 % interval:",
+        "",
+        "| class | budget | completer | " + " | ".join(f"{describe(s)} / {c}" for s, c in pairs) + " |",
+        "|---|---|---|" + "---|" * len(pairs),
+    ]
+    for cls in classes:
+        for cov in (coverage_label(c) for c in cfg.coverages):
+            for m in cfg.completers:
+                cells = []
+                for s, c in pairs:
+                    a_, b_ = by.get((cls, cov, m, s), {}), by.get((cls, cov, m, c), {})
+                    ids = sorted(set(a_) & set(b_))
+                    if len(ids) < 2:
+                        cells.append("-")
+                        continue
+                    r, lo, hi = ratio_ci(np.array([a_[i] for i in ids]), np.array([b_[i] for i in ids]))
+                    cells.append(f"{r:.2f} [{lo:.2f}, {hi:.2f}]")
+                out.append(f"| {cls} | {cov} | {m} | " + " | ".join(cells) + " |")
+    return out
+
+
 def _feature_lines(
     cfg: AdaptiveFigures,
     rows: list[dict[str, Any]],
@@ -295,7 +335,7 @@ def _feature_lines(
                         if len(ids) > 1:
                             ratio, lo, hi = ratio_ci(a, b)
                             part = f"{ratio:.2f} [{lo:.2f}, {hi:.2f}]"
-                    label = f"{scan} (best fixed)" if scan == best else scan
+                    label = f"{scan} (best fixed)" if scan == best else describe(scan)
                     touched = _pooled(got, "defect_recall_touched", "defects_touched")
                     planted = _pooled(got, "defect_recall", "defects")
                     if touched == "-" and planted == "-" and part == "-" and scan != best:
@@ -360,7 +400,7 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         "MSE of the strategy / of the best fixed path, paired bootstrap 95 % interval over specimens.",
         "",
         "| class | n | budget | completer | best fixed (MSE x1e4) | "
-        + " | ".join(f"{s}: ratio [95 %]" for s in cfg.strategies)
+        + " | ".join(f"{describe(s)}: ratio [95 %]" for s in cfg.strategies)
         + " |",
         "|---|---|---|---|---|" + "---|" * len(cfg.strategies),
     ]
@@ -389,7 +429,7 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         "",
         "Every fixed path, mean MSE x1e4 (the best in bold):",
         "",
-        "| class | budget | completer | " + " | ".join([*cfg.fixed, *cfg.strategies]) + " |",
+        "| class | budget | completer | " + " | ".join([*cfg.fixed, *map(describe, cfg.strategies)]) + " |",
         "|---|---|---|" + "---|" * (len(cfg.fixed) + len(cfg.strategies)),
     ]
     for cls in classes:
@@ -405,6 +445,7 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
                 low = min(means, key=means.__getitem__)
                 cells = [f"**{means[k] * 1e4:.1f}**" if k == low else f"{means[k] * 1e4:.1f}" for k in means]
                 lines.append(f"| {cls} | {cov} | {m} | " + " | ".join(cells) + " |")
+    lines += _pair_lines(cfg, classes, by)
     lines += _feature_lines(cfg, rows, classes, by)
     lines += [
         "",
@@ -427,7 +468,7 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         ref = np.array([max(fixed_dose)]) if fixed_dose else np.zeros(0)
         n_dec = [int(r["decisions"]) for r in rows if r["scan"] == s]
         lines.append(
-            f"| {s} | {int(np.median(n_dec))} | {np.median(dec) * 1e3:.0f} ms | {dec.max() * 1e3:.0f} ms | "
+            f"| {describe(s)} | {int(np.median(n_dec))} | {np.median(dec) * 1e3:.0f} ms | {dec.max() * 1e3:.0f} ms | "
             f"{(line_s - np.median(dec)) * 1e3:.1f} ms | {tim.min():.3f} - {tim.max():.3f} | "
             + (f"{dose.mean() / ref.mean():.2f}" if len(ref) and ref.mean() > 0 else "n/a")
             + " |"

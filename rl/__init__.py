@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from . import adaptive, strategy  # noqa: F401 - register the ``learned``, ``survey`` and ``greedy`` strategies
+from . import adaptive, allocation, strategy  # noqa: F401 - register the learned, survey, greedy, greedy-rl strategies
 from .config import EnvConfig, RLConfig
 from .lines import LineScanEnv
 from .make import make_env

@@ -73,6 +73,7 @@ __all__ = [
     "BLOCK_PX",
     "DEFAULT_SURVEY",
     "GREEDY_ROUNDS",
+    "AdaptiveScan",
     "Budget",
     "GreedyERD",
     "SurveyCommit",
@@ -285,18 +286,19 @@ def warped_path(
     return ScanPath(name, shape, full, blanked, jumps, params={"base": kind})
 
 
-def _predicted_error(est: Completer, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, str]:
+def _predicted_error(est: Completer, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     """(H, W) predicted squared error per pixel of completing ``values``/``mask`` with ``est``,
-    and where it came from (``"uncertainty"`` or ``"local variance"``)."""
+    the completion itself, and where the prediction came from (``"uncertainty"`` or ``"local
+    variance"``)."""
     try:
-        _, half = est.complete(values, mask, return_uncertainty=True)
+        filled, half = est.complete(values, mask, return_uncertainty=True)
         # 90 % half-width of a Gaussian error is 1.645 sigma
-        return (np.asarray(half, dtype=np.float64) / 1.645) ** 2, "uncertainty"
+        return (np.asarray(half, dtype=np.float64) / 1.645) ** 2, np.asarray(filled), "uncertainty"
     except InputError:  # too sparse to calibrate: how busy the completion is
         filled = np.asarray(est.complete(values, mask), dtype=np.float64)
         mean = ndimage.gaussian_filter(filled, 4.0)
         var = np.maximum(ndimage.gaussian_filter(filled * filled, 4.0) - mean * mean, 0.0)
-        return var, "local variance"
+        return var, filled, "local variance"
 
 
 class _Adaptive(Strategy):
@@ -349,75 +351,154 @@ class _Adaptive(Strategy):
 
     def scan_budget(self, image: np.ndarray, budget: Budget, preset: str | Preset, seed: int) -> PartialScan:
         """Scan ``image`` (H, W) in [0, 1] within ``budget``."""
-        preset = get_preset(preset)
-        shape: tuple[int, int] = image.shape  # type: ignore[assignment]
-        total = budget.ticks(preset)
-        sc = Scanner(image, preset, dose=budget.dose, seed=seed, ticks=total)
-        survey = _survey_path(self.survey_kind, shape, self.survey_share * budget.time_s, preset)
-        if scan_time(survey, preset) > MAX_SURVEY * budget.time_s:
-            raise InputError(
-                f"{budget.time_s * 1e6:.0f} us is too short for an adaptive scan of {shape[0]}x{shape[1]} px: the "
-                f"sparsest {self.survey_kind} survey takes {scan_time(survey, preset) * 1e6:.0f} us; give more time"
-            )
-        sc.scan(survey)
-        decisions: list[float] = []
-        chunks: list[float] = [sc.time_s]
-        sources: list[str] = []
-        fallbacks = 0
-        sizes = _block_sizes(shape)
-        for k in range(self.rounds):
-            left = budget.time_s - sc.time_s
-            if left <= 0:
-                break
-            t0 = time.perf_counter()
-            values, mask = sc.values()
-            if self.flat:
-                err, source = np.ones(shape), "none (flat)"
-            else:
-                err, source = _predicted_error(self.estimator, values, mask)
-            e_block = block_mean(err, BLOCK_PX)
-            rho0 = block_mean(sc.counts.astype(np.float64), BLOCK_PX)
-            share = left / (self.rounds - k)
-            n_samples = share / preset.dwell_s
-            extra = allocate(e_block, rho0, n_samples, sizes)
-            dx = _marginal(extra, sizes, 0, shape[1], DENSITY_FLOOR)
-            dy = _marginal(extra, sizes, 1, shape[0], DENSITY_FLOOR)
-            # the jump to the path's start: settling plus slew-limited travel (at most 1.5 fields)
-            hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
-            ticks = int(share / preset.dwell_s) - hold
-            took = time.perf_counter() - t0
-            if self.flat:  # the control: the same paths, not warped
-                dx, dy = np.ones(shape[1]), np.ones(shape[0])
-            elif self.deadline_s is not None and took > self.deadline_s:  # too late: the fixed path instead
-                dx, dy = np.ones(shape[1]), np.ones(shape[0])
-                fallbacks += 1
-            path = warped_path(
-                shape,
-                dx,
-                dy,
-                ticks,
-                kind=self.commit_kind,
-                start=sc.last_command,
-                name=self.name,
-                variant=k,
-            )
-            decisions.append(took)
-            sources.append(source)
-            before = sc.time_s
-            last = k == self.rounds - 1
-            if path.n_samples > 1:
-                sc.scan(path, last=last)
-            chunks.append(sc.time_s - before)
-        return sc.partial_scan(
-            kind=self.name,
-            survey=self.survey_share,
+        run = AdaptiveScan(
+            image,
+            budget,
+            preset,
+            seed,
+            survey_kind=self.survey_kind,
+            survey_share=self.survey_share,
             rounds=self.rounds,
-            decision_s=decisions,
-            chunk_s=chunks,
-            error_source=sources,
-            budget_s=budget.time_s,
-            survey_s=chunks[0],
-            fallbacks=fallbacks,
+            commit_kind=self.commit_kind,
+            name=self.name,
+        )
+        while not run.done:
+            t0 = time.perf_counter()
+            if self.flat:  # the control: the same paths, not warped
+                run.step(flat=True, took=time.perf_counter() - t0, source="none (flat)")
+                continue
+            err, _, source = run.predict(self.estimator)
+            alpha, floor = self.choose(run, err)
+            took = time.perf_counter() - t0
+            late = self.deadline_s is not None and took > self.deadline_s  # too late: the fixed path instead
+            run.step(err, alpha=alpha, floor=floor, flat=late, took=took, source=source, fallback=late)
+        return run.result(survey=self.survey_share)
+
+    def choose(self, run: AdaptiveScan, err: np.ndarray) -> tuple[float, float]:
+        """The allocation's exponent and floor for the next round (a learned rule overrides this)."""
+        return ALPHA, DENSITY_FLOOR
+
+
+class AdaptiveScan:
+    """One adaptive scan in progress: a survey, then rounds that each spend a share of what is
+    left on a warped path (what the strategies and :mod:`rl.allocation` share).
+
+    Args:
+        image: (H, W) specimen in [0, 1].
+        budget: the time (and dose per sample) to spend.
+        preset: physics preset.
+        seed: seed of the scanner (jitter, drift, dose noise).
+        survey_kind, survey_share: the survey path and its share of the time.
+        rounds: how many warped paths share the rest.
+        commit_kind: the path kind each round warps.
+        name: the kind name of the scan's path.
+    """
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        budget: Budget,
+        preset: str | Preset,
+        seed: int,
+        *,
+        survey_kind: str = SURVEY_KIND,
+        survey_share: float = DEFAULT_SURVEY,
+        rounds: int = 1,
+        commit_kind: str = COMMIT_KIND,
+        name: str = "adaptive",
+    ) -> None:
+        self.preset = get_preset(preset)
+        self.shape: tuple[int, int] = image.shape  # type: ignore[assignment]
+        self.budget = budget
+        self.rounds = rounds
+        self.commit_kind = commit_kind
+        self.name = name
+        self.scanner = Scanner(image, self.preset, dose=budget.dose, seed=seed, ticks=budget.ticks(self.preset))
+        survey = _survey_path(survey_kind, self.shape, survey_share * budget.time_s, self.preset)
+        if scan_time(survey, self.preset) > MAX_SURVEY * budget.time_s:
+            h, w = self.shape
+            raise InputError(
+                f"{budget.time_s * 1e6:.0f} us is too short for an adaptive scan of {h}x{w} px: the sparsest "
+                f"{survey_kind} survey takes {scan_time(survey, self.preset) * 1e6:.0f} us; give more time"
+            )
+        self.scanner.scan(survey)
+        self.round = 0
+        self.decisions: list[float] = []
+        self.chunks: list[float] = [self.scanner.time_s]
+        self.sources: list[str] = []
+        self.fallbacks = 0
+        self.sizes = _block_sizes(self.shape)
+
+    @property
+    def done(self) -> bool:
+        """True when every round is scanned (or the time is spent)."""
+        return self.round >= self.rounds or self.budget.time_s - self.scanner.time_s <= 0
+
+    def predict(self, estimator: Completer) -> tuple[np.ndarray, np.ndarray, str]:
+        """(predicted squared error (H, W), the estimator's completion (H, W), its source) of the
+        scan so far."""
+        values, mask = self.scanner.values()
+        return _predicted_error(estimator, values, mask)
+
+    def step(
+        self,
+        err: np.ndarray | None = None,
+        *,
+        alpha: float = ALPHA,
+        floor: float = DENSITY_FLOOR,
+        flat: bool = False,
+        took: float = 0.0,
+        source: str = "",
+        fallback: bool = False,
+    ) -> None:
+        """Scan the next round: its share of the time left, warped by the allocation of ``err``
+        (exponent ``alpha``, floor ``floor``), or not warped (``flat``, or ``err`` None)."""
+        if self.done:
+            raise RuntimeError("this adaptive scan has no round left")
+        shape, preset = self.shape, self.preset
+        left = self.budget.time_s - self.scanner.time_s
+        share = left / (self.rounds - self.round)
+        if flat or err is None:
+            dx, dy = np.ones(shape[1]), np.ones(shape[0])
+        else:
+            rho0 = block_mean(self.scanner.counts.astype(np.float64), BLOCK_PX)
+            extra = allocate(block_mean(err, BLOCK_PX), rho0, share / preset.dwell_s, self.sizes, alpha=alpha)
+            dx = _marginal(extra, self.sizes, 0, shape[1], floor)
+            dy = _marginal(extra, self.sizes, 1, shape[0], floor)
+        # the jump to the path's start: settling plus slew-limited travel (at most 1.5 fields)
+        hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
+        ticks = int(share / preset.dwell_s) - hold
+        path = warped_path(
+            shape,
+            dx,
+            dy,
+            ticks,
+            kind=self.commit_kind,
+            start=self.scanner.last_command,
+            name=self.name,
+            variant=self.round,
+        )
+        self.decisions.append(took)
+        self.sources.append(source)
+        self.fallbacks += int(fallback)
+        before = self.scanner.time_s
+        self.round += 1
+        if path.n_samples > 1:
+            self.scanner.scan(path, last=self.round == self.rounds)
+        self.chunks.append(self.scanner.time_s - before)
+
+    def result(self, **params: Any) -> PartialScan:
+        """The scan as a :class:`PartialScan`; its path's params say what was decided."""
+        return self.scanner.partial_scan(
+            kind=self.name,
+            rounds=self.rounds,
+            decision_s=self.decisions,
+            chunk_s=self.chunks,
+            error_source=self.sources,
+            budget_s=self.budget.time_s,
+            survey_s=self.chunks[0],
+            fallbacks=self.fallbacks,
+            **params,
         )
 
 
