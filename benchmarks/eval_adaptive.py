@@ -89,7 +89,7 @@ class AdaptiveFigures:
         threads: torch threads (0: all cores).
     """
 
-    n: int = 16
+    n: int = 64
     size: int = 256
     classes: tuple[str, ...] = (*CLASSES, "real")
     coverages: tuple[float, ...] = (1 / 20, 1 / 50)

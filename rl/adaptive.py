@@ -302,7 +302,8 @@ def _predicted_error(est: Completer, values: np.ndarray, mask: np.ndarray) -> tu
 
 
 class _Adaptive(Strategy):
-    """What the two strategies share: the budget, the survey, one allocation step."""
+    """What the strategies share: the budget, the survey, the rounds; :meth:`choose` sets each
+    round's allocation (a learned rule overrides it)."""
 
     survey_share: float
     rounds: int
@@ -321,6 +322,7 @@ class _Adaptive(Strategy):
         self.rounds = rounds
         self.survey_kind = SURVEY_KIND
         self.commit_kind = COMMIT_KIND
+        self.estimate_scale = 1  # > 1: the estimator sees the scan binned (quicker decisions)
         self.deadline_s = None if deadline_s is None else check_number(deadline_s, "decision deadline (s)", 0.0, 1e6)
         self.name = name
         self.estimator_name = estimator
@@ -367,7 +369,7 @@ class _Adaptive(Strategy):
             if self.flat:  # the control: the same paths, not warped
                 run.step(flat=True, took=time.perf_counter() - t0, source="none (flat)")
                 continue
-            err, _, source = run.predict(self.estimator)
+            err, _, source = run.predict(self.estimator, self.estimate_scale)
             alpha, floor = self.choose(run, err)
             took = time.perf_counter() - t0
             late = self.deadline_s is not None and took > self.deadline_s  # too late: the fixed path instead
@@ -434,11 +436,29 @@ class AdaptiveScan:
         """True when every round is scanned (or the time is spent)."""
         return self.round >= self.rounds or self.budget.time_s - self.scanner.time_s <= 0
 
-    def predict(self, estimator: Completer) -> tuple[np.ndarray, np.ndarray, str]:
+    def predict(self, estimator: Completer, scale: int = 1) -> tuple[np.ndarray, np.ndarray, str]:
         """(predicted squared error (H, W), the estimator's completion (H, W), its source) of the
-        scan so far."""
+        scan so far; with ``scale`` > 1 the estimator sees the scan binned ``scale`` x ``scale``
+        (each bin the mean of its samples; a quicker decision) and both maps are spread back
+        to full size."""
         values, mask = self.scanner.values()
-        return _predicted_error(estimator, values, mask)
+        if scale <= 1:
+            return _predicted_error(estimator, values, mask)
+        h, w = self.shape
+        hb, wb = h // scale, w // scale
+        sums = self.scanner.sums[: hb * scale, : wb * scale].reshape(hb, scale, wb, scale).sum(axis=(1, 3))
+        counts = self.scanner.counts[: hb * scale, : wb * scale].reshape(hb, scale, wb, scale).sum(axis=(1, 3))
+        seen = counts > 0
+        binned = np.zeros((hb, wb), np.float32)
+        binned[seen] = np.clip(sums[seen] / counts[seen], 0.0, 1.0)
+        err, filled, source = _predicted_error(estimator, binned, seen)
+        full = np.ones((scale, scale))
+        pad = ((0, h - hb * scale), (0, w - wb * scale))
+        return (
+            np.pad(np.kron(err, full), pad, mode="edge"),
+            np.pad(np.kron(filled, full), pad, mode="edge"),
+            f"{source} (binned {scale}x{scale})",
+        )
 
     def step(
         self,

@@ -255,8 +255,13 @@ def train(out: str | Path, steps: int = 3000, seed: int = 0, threads: int = 0) -
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m rl.allocation",
-        description="Train PPO to choose the greedy strategy's allocation each round (see the module docstring); "
-        "writes OUT/policy.zip (use it as the strategy greedy-rl:OUT/policy.zip) and OUT/training.json.",
+        description="Train PPO (stable-baselines3) to do the greedy strategy's job: in each of its 4 rounds after "
+        "the survey, choose how the round's samples are shared out (the allocation's exponent and the warped "
+        "spiral's density floor) from the predicted error and the sample density per 32 px block. Episodes scan "
+        "256 px synthetic specimens (nanoparticle, edge, low-mag, crystal) at 1/20 or 1/50; the reward is the "
+        "completion error removed. Writes OUT/policy.zip (scan with it as the strategy greedy-rl:OUT/policy.zip) "
+        "and OUT/training.json (time, and the agent's return beside the rule's on 50 held-out episodes). About "
+        "10 minutes for the default steps on 2 CPU cores.",
     )
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--steps", type=int, default=3000, help="rounds to train on (4 per episode; default 3000)")

@@ -119,3 +119,17 @@ def test_too_small_a_field_or_budget_is_refused() -> None:
         SurveyCommit().scan(np.zeros((48, 48)), coverage=0.1, preset="typical", seed=0)
     with pytest.raises(InputError, match="too short for an adaptive scan"):
         SurveyCommit().scan(np.zeros((256, 256)), coverage=1 / 2000, preset="typical", seed=0)
+
+
+def test_a_binned_estimate_is_spread_back_to_full_size() -> None:
+    from rl.adaptive import AdaptiveScan
+
+    spec = scanpaths.specimens.generate((100, 100), seed=2, scene="edge")
+    run = AdaptiveScan(spec.clean, Budget.of_coverage((100, 100), 0.1, "typical"), "typical", 0)
+    est = SurveyCommit().estimator
+    err, filled, source = run.predict(est, scale=2)
+    assert err.shape == filled.shape == (100, 100) and "binned 2x2" in source
+    assert np.isfinite(err).all() and (err >= 0).all()
+    full_err, _, _ = run.predict(est)
+    # the same places are predicted to be hard, at a quarter of the pixels
+    assert np.corrcoef(block_mean(err, 25).ravel(), block_mean(full_err, 25).ravel())[0, 1] > 0.5
