@@ -327,6 +327,7 @@ class _Adaptive(Strategy):
         self.name = name
         self.estimator_name = estimator
         self._est: Completer | None = None
+        self.coverage = math.nan
 
     @property
     def estimator(self) -> Completer:
@@ -349,6 +350,7 @@ class _Adaptive(Strategy):
         truth: np.ndarray | None = None,
     ) -> PartialScan:
         self.check(image.shape)
+        self.coverage = float(coverage)  # the budget's coverage, for rules that look at it
         return self.scan_budget(image, Budget.of_coverage(image.shape, coverage, preset, dose), preset, seed)
 
     def scan_budget(self, image: np.ndarray, budget: Budget, preset: str | Preset, seed: int) -> PartialScan:

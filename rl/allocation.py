@@ -41,8 +41,6 @@ from completion.base import Completer
 from completion.device import set_threads
 from completion.registry import get_completer
 from scanpaths.errors import InputError
-from scanpaths.physics import Preset
-from scanpaths.scanner import PartialScan
 from scanpaths.seeds import RL_TRAIN
 from scanpaths.strategies import STRATEGIES, Strategy
 
@@ -164,20 +162,6 @@ class LearnedAllocation(GreedyERD):
         super().__init__()
         self.file = file.resolve()
         self.name = f"greedy-rl:{self.file}"
-        self.coverage = COVERAGES[0]
-
-    def scan(
-        self,
-        image: np.ndarray,
-        *,
-        coverage: float,
-        preset: str | Preset,
-        seed: int,
-        dose: float | None = None,
-        truth: np.ndarray | None = None,
-    ) -> PartialScan:
-        self.coverage = float(coverage)
-        return super().scan(image, coverage=coverage, preset=preset, seed=seed, dose=dose, truth=truth)
 
     def check(self, shape: tuple[int, int]) -> None:
         super().check(shape)
