@@ -349,12 +349,12 @@ class _Adaptive(Strategy):
         dose: float | None = None,
         truth: np.ndarray | None = None,
     ) -> PartialScan:
-        self.check(image.shape)
         self.coverage = float(coverage)  # the budget's coverage, for rules that look at it
         return self.scan_budget(image, Budget.of_coverage(image.shape, coverage, preset, dose), preset, seed)
 
     def scan_budget(self, image: np.ndarray, budget: Budget, preset: str | Preset, seed: int) -> PartialScan:
         """Scan ``image`` (H, W) in [0, 1] within ``budget``."""
+        self.check(image.shape)
         run = AdaptiveScan(
             image,
             budget,
@@ -610,10 +610,3 @@ STRATEGIES.register(
 STRATEGIES.register_prefix("survey-flat", _survey_flat, arg="SHARE", help="survey-flat, the survey SHARE of the time")
 STRATEGIES.register("greedy", _greedy, help="greedy expected error reduction: a 0.15 survey, then 4 rounds")
 STRATEGIES.register_prefix("greedy", _greedy, arg="SHARE", help="greedy, the survey taking SHARE of the time")
-
-
-def describe_scan(scan: PartialScan) -> dict[str, Any]:
-    """What an adaptive scan did: the decisions' wall times and the beam times they followed."""
-    p = scan.path.params
-    keys = ("survey", "rounds", "decision_s", "chunk_s", "error_source", "budget_s", "survey_s", "fallbacks")
-    return {k: p.get(k) for k in keys}

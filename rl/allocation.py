@@ -169,6 +169,8 @@ class LearnedAllocation(GreedyERD):
             raise InputError(f"the allocation policy was trained on {SIZE} px fields; got {shape[0]}x{shape[1]}")
 
     def choose(self, run: AdaptiveScan, err: np.ndarray) -> tuple[float, float]:
+        if not math.isfinite(self.coverage):
+            raise InputError("a learned allocation observes the budget's coverage: scan with scan(coverage=...)")
         action, _ = self.model.predict(observe(run, err, self.coverage), deterministic=True)
         return action_to_rule(action)
 
