@@ -93,7 +93,7 @@ class AdaptiveFigures:
     size: int = 256
     classes: tuple[str, ...] = (*CLASSES, "real")
     coverages: tuple[float, ...] = (1 / 20, 1 / 50)
-    fixed: tuple[str, ...] = ("spiral", "lissajous", "grid", "serpentine", "raster")
+    fixed: tuple[str, ...] = ("spiral", "squircle", "lissajous", "grid", "serpentine", "raster")
     strategies: tuple[str, ...] = ("survey", "greedy", "survey-flat")
     completers: tuple[str, ...] = ("gan-mse",)
     dose: float = 100.0

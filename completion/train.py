@@ -48,7 +48,7 @@ from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.seeds import VALIDATION
 
 from .baselines import HarmonicCompleter
-from .data import DataConfig, PairSource, make_pair
+from .data import TRAINED_KINDS, DataConfig, PairSource, make_pair
 from .device import PRECISIONS, pick_device, pick_precision, set_threads
 from .model import Generator, MultiScaleDiscriminator
 from .neural import CKPT_FORMAT, atomic_save, export_generator, load_training_state
@@ -164,7 +164,7 @@ class TrainConfig:
 def _validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """A fixed held-out set: 256 px specimens of the validation seed range, typical physics."""
     rng = np.random.default_rng(12345)
-    kinds = list(scanpaths.PATH_KINDS)
+    kinds = list(TRAINED_KINDS)  # the set of the recorded runs (not every registered kind)
     out = []
     for i, seed in enumerate(VALIDATION.seeds(cfg.val_size)):
         spec = scanpaths.specimens.generate((256, 256), seed=seed)

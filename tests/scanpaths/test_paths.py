@@ -101,6 +101,34 @@ def test_spiral_has_constant_linear_velocity() -> None:
     assert steps[20:].min() > 0.97 and steps.max() < 1.0 + 1e-6
 
 
+@pytest.mark.parametrize("spacing", [4.0, 12.0, 30.0])
+def test_squircle_moves_at_constant_speed_and_covers_the_field(spacing: float) -> None:
+    path = make_path("squircle", (256, 256), spacing=spacing, step=1.0)
+    steps = np.hypot(*np.diff(path.positions, axis=0).T)
+    assert steps[20:].min() > 0.97 and steps.max() < 1.0 + 1e-6
+    assert path.jumps.size == 0
+    # inside the last turn no pixel is further from a sample than about a turn spacing; the
+    # corners beyond it are left to the completer, within a fifth of the half-diagonal
+    from scipy import ndimage
+
+    gap = ndimage.distance_transform_edt(~path.mask())
+    assert gap[32:-32, 32:-32].max() <= 1.2 * spacing + 2, (spacing, gap.max())
+    assert gap.max() <= max(0.2 * math.hypot(128, 128), 1.5 * spacing) + 2
+    for corner in (gap[:24, :24], gap[:24, -24:], gap[-24:, :24], gap[-24:, -24:]):
+        assert corner.min() <= 0.5 * spacing + 4
+
+
+def test_squircle_spends_less_time_outside_the_field_than_a_spiral() -> None:
+    def time_per_pixel(kind: str) -> float:
+        path = make_path(kind, (256, 256), coverage=1 / 20)
+        return scanpaths.scan_time(path, "typical") / path.mask().sum()
+
+    assert time_per_pixel("squircle") < 0.75 * time_per_pixel("spiral")  # ~1.5 x the samples per second
+    assert make_path("squircle", (256, 256), coverage=1 / 20).blanked.mean() < 0.5 * (
+        make_path("spiral", (256, 256), coverage=1 / 20).blanked.mean()
+    )
+
+
 def test_waypoints_follow_the_polyline_and_cut_at_the_coverage() -> None:
     pts = np.array([[0.0, 0.0], [63.0, 0.0], [63.0, 63.0]])
     whole = make_path("waypoints", (64, 64), waypoints=pts)
