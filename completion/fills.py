@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .reuse import memoized
+
 __all__ = ["pull_push", "sparse_spectrum_fill"]
 
 
@@ -97,8 +99,21 @@ def sparse_spectrum_fill(
         iterations: thresholding steps (>= 2).
 
     Returns:
-        (N, 1, H, W) estimate, clamped to [0, 1].
+        (N, 1, H, W) estimate, clamped to [0, 1]. Inside :func:`completion.reuse.reuse_fills`
+        the same inputs give a copy of the first result.
     """
+    seen_only = torch.where(mask > 0, values, torch.zeros_like(values))  # all the result depends on
+    return memoized(
+        "sparse_spectrum_fill",
+        lambda: _sparse_spectrum_fill(values, mask, init, iterations, keep),
+        (seen_only, mask > 0, init),
+        (int(iterations), tuple(keep)),
+    )
+
+
+def _sparse_spectrum_fill(
+    values: torch.Tensor, mask: torch.Tensor, init: torch.Tensor, iterations: int, keep: tuple[float, float]
+) -> torch.Tensor:
     n, _, h, w = init.shape
     seen = torch.nonzero((mask > 0).flatten()).squeeze(1)  # the samples, as flat indices
     seen_values = values.flatten()[seen]

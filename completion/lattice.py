@@ -32,6 +32,7 @@ import math
 import torch
 
 from .fills import pull_push
+from .reuse import memoized
 
 __all__ = ["find_peaks", "lattice_fill", "line_sampled"]
 
@@ -291,8 +292,20 @@ def lattice_fill(
         block: block size px of the cross-validation checkerboard.
 
     Returns:
-        (N, 1, H, W) in [0, 1], float of ``values``' dtype.
+        (N, 1, H, W) in [0, 1], float of ``values``' dtype. Inside
+        :func:`completion.reuse.reuse_fills` the same inputs give a copy of the first result.
     """
+    return memoized(
+        "lattice_fill",
+        lambda: _lattice_fill(values, mask, first, ridge, max_samples, block),
+        (values, mask, first),
+        (float(ridge), int(max_samples), int(block)),
+    )
+
+
+def _lattice_fill(
+    values: torch.Tensor, mask: torch.Tensor, first: torch.Tensor, ridge: float, max_samples: int, block: int
+) -> torch.Tensor:
     out = first.clone()
     for i in range(values.shape[0]):
         fit = _fit_one(values[i, 0], mask[i, 0], first[i, 0], ridge, max_samples, block)

@@ -50,6 +50,7 @@ from scanpaths.errors import InputError
 
 from .base import Completer
 from .consistency import ColumnConsistency, ColumnSetting, line_periods, suppress_line_peaks
+from .reuse import reuse_fills
 from .uncertainty import check_calibratable, fit_error_model, held_out_tiles
 
 __all__ = ["SMOOTHING", "WEIGHTS", "Choice", "Recipe", "ValidatedChoice"]
@@ -230,15 +231,17 @@ class ValidatedChoice(Completer):
         return suppress_line_peaks(out, mask) if self.line_safe else out
 
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        recipe, _ = self._choose(values, mask)
-        return self._final(recipe, values, mask)
+        with reuse_fills():  # the candidates share their sparse-spectrum and lattice fills
+            recipe, _ = self._choose(values, mask)
+            return self._final(recipe, values, mask)
 
     def _complete_with_uncertainty(self, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         held = self.held_out(mask)
         check_calibratable(mask, held)  # before any work
-        recipe, reduced = self._choose(values, mask)
-        assert reduced is not None  # calibratable scans are never too sparse to choose
-        model = fit_error_model(values, mask, held, reduced)
-        out = self._final(recipe, values, mask)
+        with reuse_fills():
+            recipe, reduced = self._choose(values, mask)
+            assert reduced is not None  # calibratable scans are never too sparse to choose
+            model = fit_error_model(values, mask, held, reduced)
+            out = self._final(recipe, values, mask)
         self.last_error_model = model
         return out, model.predict(values, mask, out)
