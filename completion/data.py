@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 import scanpaths
 from scanpaths.errors import ConfigError, InputError
 from scanpaths.seeds import COMPLETION_TRAIN
+from scanpaths.strategies import STRATEGIES, Strategy, get_strategy, strategy_names
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ PRESET_WEIGHTS: dict[str, float] = {"ideal": 0.15, "typical": 0.45, "fast-coils"
 
 #: The path kinds training draws from by default: those the shipped generators were trained on
 #: (every kind there was; kinds added since, such as ``squircle``, are left out so that the
-#: commands in the model card still make the same data). ``--kinds`` is not a CLI option yet.
+#: commands in the model card still make the same data); ``pstem train-gan --kinds`` chooses.
 TRAINED_KINDS: tuple[str, ...] = (
     "raster",
     "serpentine",
@@ -69,7 +70,8 @@ class DataConfig:
         coverage: (low, high) coverage range, drawn log-uniformly.
         dose_prob: probability of extra dose noise.
         dose: (low, high) electrons per sample of the extra dose noise, drawn log-uniformly.
-        kinds: path kinds to draw from.
+        kinds: path kinds to draw from, or registered scan strategies (``survey``, ``greedy``:
+            the adaptive ones, registered by ``import rl``, scan as they decide), each as often.
         user_dir: folder of your own images to mix in (TIFF/NumPy/PNG).
         user_fraction: share of the crops cut from the images of ``user_dir``.
         presets: how often each physics preset is drawn (relative weights).
@@ -109,9 +111,17 @@ class DataConfig:
             raise ConfigError("coverage", f"must be (low, high) with 0 < low <= high <= 1, got {self.coverage}")
         if not 0 <= self.dose_prob <= 1 or not 0 < self.dose[0] <= self.dose[1]:
             raise ConfigError("dose", f"needs 0 <= dose_prob <= 1 and 0 < low <= high, got {self.dose}")
+        if not self.kinds:
+            raise ConfigError("kinds", "must name at least one path kind or scan strategy")
         for k in self.kinds:
             if k not in scanpaths.PATH_KINDS:
-                raise ConfigError("kinds", f"holds an unknown path kind {k!r}")
+                try:
+                    STRATEGIES.resolve(k)
+                except InputError:
+                    known = ", ".join(strategy_names())
+                    raise ConfigError(
+                        "kinds", f"holds {k!r}, neither a path kind nor a scan strategy ({known})"
+                    ) from None
         if not self.presets or any(p not in scanpaths.PRESETS or w < 0 for p, w in self.presets.items()):
             raise ConfigError("presets", f"must map preset names to weights >= 0, got {self.presets}")
         if self.user_dir is not None and not Path(self.user_dir).is_dir():
@@ -141,8 +151,18 @@ def make_pair(
     preset: str,
     dose: float | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scan ``image`` along a fresh path; return (values, mask, target), all (H, W)."""
+    """Scan ``image`` along a fresh path of ``kind`` (a path kind, or a registered scan
+    strategy: an adaptive one then scans the budget of ``coverage`` as it decides, so the
+    model sees the masks it makes); return (values, mask, target), all (H, W)."""
     shape = image.shape
+    if kind not in scanpaths.PATH_KINDS:
+        try:
+            scan = _strategy(kind).scan(
+                image, coverage=coverage, preset=preset, seed=int(rng.integers(2**31)), dose=dose
+            )
+            return np.clip(scan.values, 0.0, 1.0), scan.mask, target.astype(np.float32)
+        except InputError:  # this strategy cannot scan this crop at this budget: a spiral
+            kind = "spiral"
     try:
         path = scanpaths.sample_path(kind, shape, coverage, seed=rng)
     except InputError:  # this kind cannot reach this coverage on this crop
@@ -150,6 +170,16 @@ def make_pair(
     scan = scanpaths.simulate(image, path, preset=preset, dose=dose, seed=rng)
     values = np.clip(scan.values, 0.0, 1.0)
     return values, scan.mask, target.astype(np.float32)
+
+
+_STRATEGIES: dict[str, Strategy] = {}
+
+
+def _strategy(name: str) -> Strategy:
+    """The scan strategy ``name``, made once per process (it may load an estimator)."""
+    if name not in _STRATEGIES:
+        _STRATEGIES[name] = get_strategy(name)
+    return _STRATEGIES[name]
 
 
 class PairSource:

@@ -45,6 +45,12 @@ GAN_OPTIONS: tuple[Option, ...] = (
     Option("data.pool_size", ("--pool-size",)),
     Option("data.pool_shape", ("--pool-shape",)),
     Option("data.user_dir", ("--data-dir",)),
+    Option(
+        "data.kinds",
+        ("--kinds",),
+        help="path kinds or scan strategies the training scans are drawn from, each as often (adaptive "
+        "ones such as survey scan as they decide; default: the 8 kinds the shipped generators saw)",
+    ),
     Option("device", ("--device",)),
     Option("threads", ("--threads",)),
     Option("precision", ("--precision",), choices=PRECISIONS),
@@ -129,7 +135,8 @@ def _train_gan(args: argparse.Namespace) -> int:
             f"pstem: interrupted; the last checkpoint is in {cfg.out}/last.pt (continue with --resume)", file=sys.stderr
         )
         return 130
-    print(f"wrote {out}/generator_mse.pt, generator_gan.pt, last.pt, metrics.csv")
+    names = ("generator_mse.pt", "generator_gan.pt", "last.pt", "metrics.csv")
+    print(f"wrote {out}/" + ", ".join(n for n in names if (Path(out) / n).exists()))  # no gan file at --steps-adv 0
     return 0
 
 

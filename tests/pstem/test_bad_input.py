@@ -29,6 +29,7 @@ BAD: list[tuple[list[str], str]] = [
     (["train-gan", "--seed", "-1", "--out", "run"], "--seed must be in [0, 9]"),
     (["train-gan", "--threads", "-1", "--out", "run"], "--threads must be >= 0"),
     (["train-gan", "--pool-size", "0", "--out", "run"], "--pool-size must be in"),
+    (["train-gan", "--kinds", "spiral", "wiggle", "--out", "run"], "neither a path kind nor a scan strategy"),
     (["train-rl", "--seed", "-1", "--out", "run"], "--seed must be an integer"),
     (["bench", "--workers", "abc", "--out", "b"], "invalid int value"),
     (["bench", "--suite", "nosuch", "--out", "b"], "nosuch"),
