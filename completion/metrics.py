@@ -227,6 +227,45 @@ def defect_recall(
     return float(np.mean(ratio >= keep)), n
 
 
+def column_recall(
+    pred: np.ndarray,
+    clean: np.ndarray,
+    columns: np.ndarray,
+    probe_sigma_px: float,
+    min_contrast: float = 0.02,
+    keep: float = 0.5,
+) -> tuple[float, int]:
+    """Fraction of the intact atomic columns that the completion still shows as columns.
+
+    A column's contrast in an image is its Gaussian-weighted mean intensity (window sigma =
+    the probe's, at least 1 px) minus the same at three times that width around it (its local
+    surroundings: the gaps and, in a lattice, the neighbouring columns). A column counts when
+    its contrast in the noise-free truth is at least ``min_contrast`` (brighter than around
+    it), and is recalled when the completion's contrast is at least ``keep`` of that.
+
+    Args:
+        pred: (H, W) completion. clean: (H, W) noise-free truth.
+        columns: (K, 2) (x, y) px of the intact columns (a specimen's ``columns``).
+        probe_sigma_px: probe sigma of the specimen, px.
+
+    Returns:
+        (recall, n) where n is the number of columns that count; recall is NaN when n is 0.
+    """
+    if len(columns) == 0:
+        return math.nan, 0
+    sigma = max(float(probe_sigma_px), 1.0)
+
+    def contrast(image: np.ndarray) -> np.ndarray:
+        return _local_means(image, columns, sigma) - _local_means(image, columns, 3 * sigma)
+
+    c_true = contrast(clean)
+    counts = c_true >= min_contrast
+    n = int(counts.sum())
+    if n == 0:
+        return math.nan, 0
+    return float(np.mean(contrast(pred)[counts] >= keep * c_true[counts])), n
+
+
 def touched_defects(defect_positions: np.ndarray, mask: np.ndarray, radius_px: float) -> np.ndarray:
     """(D,) bool: the defects the scan touched, with a sample within ``radius_px`` of the
     defect's site (use the column radius: the specimen's probe sigma, at least 1 px).

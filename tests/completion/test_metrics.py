@@ -102,6 +102,20 @@ def test_defect_recall_sees_defects_in_the_truth_and_loses_them_in_a_blur() -> N
     assert math.isnan(metrics.defect_recall(spec.clean, spec.clean, np.zeros((0, 2)), spec.columns, 1.0)[0])
 
 
+@pytest.mark.parametrize("scene", ["crystal", "nanoparticle"])
+def test_column_recall_sees_columns_in_the_truth_and_loses_them_in_a_blur(scene: str) -> None:
+    spec = scanpaths.specimens.generate((192, 192), seed=7, scene=scene)
+    sigma = spec.params["probe_sigma_px"]
+    recall, n = metrics.column_recall(spec.clean, spec.clean, spec.columns, sigma)
+    assert n >= 10 and recall == 1.0
+    smeared = ndimage.gaussian_filter(spec.clean, 3 * sigma)
+    recall_blur, n_blur = metrics.column_recall(smeared, spec.clean, spec.columns, sigma)
+    assert n_blur == n and recall_blur < 0.5
+    flat = np.full_like(spec.clean, spec.clean.mean())
+    assert metrics.column_recall(flat, spec.clean, spec.columns, sigma)[0] == 0.0
+    assert math.isnan(metrics.column_recall(spec.clean, spec.clean, np.zeros((0, 2)), sigma)[0])
+
+
 def test_touched_defects_are_those_with_a_sample_inside_the_column() -> None:
     spec = scanpaths.specimens.generate((192, 192), seed=5, scene="crystal", spacing=12, defect_fraction=0.05)
     sigma = spec.params["probe_sigma_px"]
