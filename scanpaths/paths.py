@@ -237,8 +237,8 @@ def _build_spiral(shape: tuple[int, int], spacing: float, step: float) -> ScanPa
 
 #: Exponent of the squircle spiral's turns, |x|^p + |y|^p = r^p (2: circles; large: squares).
 SQUIRCLE_POWER = 4.0
-#: How far past the field's edge (in turn spacings) the squircle spiral's last turn goes, so
-#: that its corners come within about a spacing of the field's.
+#: How far past the field's edges along its axes (in turn spacings) the squircle spiral's last
+#: turn goes (half a spacing: the edges are scanned; the corners beyond it are not).
 SQUIRCLE_OVERRUN = 0.5
 
 
@@ -250,9 +250,10 @@ def _build_squircle(shape: tuple[int, int], spacing: float, step: float) -> Scan
     time about a third of its ticks fall beyond the edges, blanked; these turns stay inside
     but for the last (:data:`SQUIRCLE_OVERRUN`): on 256 px fields 1.5 x the samples of a spiral
     in the same time, along a path as smooth (no corners, no jumps). ``spacing`` is the distance
-    between turns along the axes (px); it widens towards the diagonals (by 2 ** (1/2 - 1/p),
-    1.19 x for p = 4). The corners beyond the last turn (about 7 % of the field, at most a
-    sixth of the half-diagonal deep) are left to the completer: variants whose outer turns grow
+    between turns along the shorter axis (px; along the longer one it is stretched by the
+    aspect ratio); it widens towards the diagonals (by 2 ** (1/2 - 1/p), 1.19 x for p = 4).
+    The corners beyond the last turn (about 7 % of the field, at most a sixth of the
+    half-diagonal deep) are left to the completer: variants whose outer turns grow
     square enough to reach them (the exponent rising to 12-24) scored up to 1.46 x worse at
     equal time on 256 px specimens with ``gan-mse`` (better only on low-magnification scenes at
     1/20), and p = 8 or 16 throughout 1.2-1.5 x worse on lattices.
