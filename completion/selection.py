@@ -201,14 +201,14 @@ class ValidatedChoice(Completer):
             recipe = Recipe(((names[0], 1.0, 0.0),))
             self.last_choice = Choice(names[0], {}, 0, recipe)
             return recipe, None
+        if self.on_lines is not None and line_periods(mask) != (None, None):
+            names = [n for n in names if n in self.on_lines]  # on line scans only these take part
+        allowed = set(names)
         kept = np.where(train, values, 0.0).astype(np.float32)
-        reduced = {name: c.complete(kept, train) for name, c in self.candidates.items()}
+        reduced = {name: self.candidates[name].complete(kept, train) for name in names}
         target = values[held].astype(np.float64)
         # the held-out pixels of every smoothing of every candidate, computed once
         at_held = {(n, s): _smooth(reduced[n], s)[held] for n in names for s in SMOOTHING}
-        allowed = set(names)
-        if self.on_lines is not None and line_periods(mask) != (None, None):
-            allowed = set(self.on_lines)
         best, best_err = None, np.inf
         for recipe in self.recipes():
             if not {n for n, _, _ in recipe.parts} <= allowed:

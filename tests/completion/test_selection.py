@@ -78,6 +78,7 @@ def test_on_line_scans_only_the_named_candidates_take_part() -> None:
     lines = scanpaths.simulate(spec.image, scanpaths.make_path("raster", (96, 96), coverage=0.2), preset="ideal")
     auto.complete(lines.values, lines.mask)
     assert auto.last_choice is not None and {n for n, _, _ in auto.last_choice.recipe.parts} <= {"flat", "nearest"}
+    assert set(auto.last_choice.errors) == {"flat", "nearest"}  # the others were not even computed
     spiral = scanpaths.simulate(spec.image, scanpaths.make_path("spiral", (96, 96), coverage=0.2), preset="ideal")
     auto.complete(spiral.values, spiral.mask)  # not a line scan: every candidate
     assert auto.last_choice is not None and "harmonic" in auto.last_choice.chosen
