@@ -142,7 +142,12 @@ def _kernel_sum(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def column_correction(
-    values: np.ndarray, mask: np.ndarray, completion: np.ndarray, sigma: float, ridges: tuple[float, ...]
+    values: np.ndarray,
+    mask: np.ndarray,
+    completion: np.ndarray,
+    sigma: float,
+    ridges: tuple[float, ...],
+    sites: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """(H, W) float64: the column-amplitude correction of ``completion`` (module docstring).
 
@@ -156,12 +161,13 @@ def column_correction(
         sigma: column width, px. ridges: shrinkages of each amplitude, relative to ``sigma
             * sqrt(pi)`` (the summed squared kernel of a column crossed through its centre
             by one line of samples).
+        sites: (H, W) bool, ``column_sites(completion, sigma)`` where the caller has it already.
 
     Returns:
         one (H, W) float64 correction per ridge.
     """
     pred = completion.astype(np.float64)
-    sy, sx = np.nonzero(column_sites(pred, sigma))
+    sy, sx = np.nonzero(column_sites(pred, sigma) if sites is None else sites)
     my, mx = np.nonzero(mask)
     if len(sy) == 0 or len(my) == 0:
         return [np.zeros_like(pred) for _ in ridges]
@@ -316,11 +322,13 @@ class ColumnConsistency:
         measured = column_sigma(pred)
         self._measured = measured
         if self.ridge is not None and measured is not None:
-            after = column_correction(v, train, pred, measured, (self.ridge,))[0]
+            sites = column_sites(pred, measured)  # the same columns for both solves
+            after = column_correction(v, train, pred, measured, (self.ridge,), sites)[0]
             self._train_out = np.clip(pred + after, 0, 1)  # what the held-out samples did not shape
             err = float(np.mean((np.clip(pred[held] + after[held], 0, 1) - v[held]) ** 2)) if held.any() else 0.0
             self.last_setting = ColumnSetting(measured, self.ridge, base, err)
-            return np.clip(pred + column_correction(v, mask, pred, measured, (self.ridge,))[0], 0, 1).astype(np.float32)
+            corr = column_correction(v, mask, pred, measured, (self.ridge,), sites)[0]
+            return np.clip(pred + corr, 0, 1).astype(np.float32)
         if held.sum() >= 32:
             for sigma in (measured,) if measured is not None else SIGMAS:
                 for ridge, corr in zip(RIDGES, column_correction(v, train, pred, sigma, RIDGES), strict=True):
