@@ -161,7 +161,17 @@ def make_pair(
                 image, coverage=coverage, preset=preset, seed=int(rng.integers(2**31)), dose=dose
             )
             return np.clip(scan.values, 0.0, 1.0), scan.mask, target.astype(np.float32)
-        except InputError:  # this strategy cannot scan this crop at this budget: a spiral
+        except InputError as e:  # this strategy cannot scan this crop at this budget: a spiral
+            if kind not in _FELL_BACK:
+                _FELL_BACK.add(kind)
+                log.warning(
+                    "training pairs: %s cannot scan a %dx%d crop at %.3g (%s); a spiral instead, "
+                    "here and wherever else it cannot (said once)",
+                    kind,
+                    *shape,
+                    coverage,
+                    e,
+                )
             kind = "spiral"
     try:
         path = scanpaths.sample_path(kind, shape, coverage, seed=rng)
@@ -173,6 +183,7 @@ def make_pair(
 
 
 _STRATEGIES: dict[str, Strategy] = {}
+_FELL_BACK: set[str] = set()  # strategies that could not scan some crop (warned once each)
 
 
 def _strategy(name: str) -> Strategy:

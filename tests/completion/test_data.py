@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import completion.data as data
 import rl  # noqa: F401 - registers the adaptive strategies
 import scanpaths
 from completion.data import TRAINED_KINDS, DataConfig, make_pair
@@ -25,7 +26,10 @@ def test_kinds_may_name_scan_strategies_and_nothing_else() -> None:
         DataConfig(kinds=()).resolved()
 
 
-def test_an_adaptive_strategy_scans_its_budget_as_it_decides() -> None:
+def test_an_adaptive_strategy_scans_its_budget_as_it_decides(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(data, "_FELL_BACK", set())  # nothing warned yet in this process
     spec = scanpaths.specimens.generate((128, 128), seed=11, scene="nanoparticle")
     v, m, target = make_pair(spec.image, spec.clean, np.random.default_rng(0), "survey", 0.05, "typical", None)
     assert v.shape == m.shape == target.shape == (128, 128) and m.dtype == bool
@@ -34,5 +38,8 @@ def test_an_adaptive_strategy_scans_its_budget_as_it_decides() -> None:
     assert np.all(v[~m] == 0) and 0 <= v.min() and v.max() <= 1
     # a crop too small for a survey falls back to a spiral
     small = scanpaths.specimens.generate((48, 48), seed=11)
-    _, m2, _ = make_pair(small.image, small.clean, np.random.default_rng(0), "survey", 0.05, "typical", None)
+    with caplog.at_level("WARNING", logger="completion.data"):
+        _, m2, _ = make_pair(small.image, small.clean, np.random.default_rng(0), "survey", 0.05, "typical", None)
+        make_pair(small.image, small.clean, np.random.default_rng(1), "survey", 0.05, "typical", None)
     assert abs(m2.mean() - 0.05) < 0.01
+    assert sum("survey cannot scan a 48x48 crop" in r.getMessage() for r in caplog.records) == 1  # said once
