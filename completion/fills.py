@@ -102,11 +102,11 @@ def sparse_spectrum_fill(
         (N, 1, H, W) estimate, clamped to [0, 1]. Inside :func:`completion.reuse.reuse_fills`
         the same inputs give a copy of the first result.
     """
-    seen_only = torch.where(mask > 0, values, torch.zeros_like(values))  # all the result depends on
     return memoized(
         "sparse_spectrum_fill",
         lambda: _sparse_spectrum_fill(values, mask, init, iterations, keep),
-        (seen_only, mask > 0, init),
+        # all the result depends on: the seen values, where they are, the start (made only to look up)
+        lambda: (torch.where(mask > 0, values, torch.zeros_like(values)), mask > 0, init),
         (int(iterations), tuple(keep)),
     )
 

@@ -53,14 +53,18 @@ def _digest(tensors: tuple[torch.Tensor, ...]) -> bytes | None:
 
 
 def memoized(
-    name: str, compute: Callable[[], torch.Tensor], inputs: tuple[torch.Tensor, ...], extra: Hashable = ()
+    name: str,
+    compute: Callable[[], torch.Tensor],
+    inputs: tuple[torch.Tensor, ...] | Callable[[], tuple[torch.Tensor, ...]],
+    extra: Hashable = (),
 ) -> torch.Tensor:
     """``compute()``, or a copy of what it gave for the same ``name``, ``inputs`` (compared by
-    a digest of their bytes, shapes and dtypes) and ``extra`` within :func:`reuse_fills`."""
+    a digest of their bytes, shapes and dtypes) and ``extra`` within :func:`reuse_fills`.
+    ``inputs`` may be a function that makes them: outside the block it is never called."""
     store: OrderedDict[Hashable, torch.Tensor] | None = getattr(_state, "store", None)
     if store is None:
         return compute()
-    digest = _digest(inputs)
+    digest = _digest(inputs() if callable(inputs) else inputs)
     if digest is None:
         return compute()
     key = (name, digest, extra)

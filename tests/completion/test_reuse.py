@@ -49,6 +49,18 @@ def test_memoized_keeps_results_only_inside_the_block_and_hands_out_copies() -> 
         assert calls[0] == 9
     reuse.memoized("f", compute, (torch.ones(1, 1, 2, 3),))
     assert calls[0] == 10  # the block's store is gone
+    made = [0]
+
+    def inputs() -> tuple[torch.Tensor, ...]:
+        made[0] += 1
+        return (torch.full((2,), 5.0),)  # not ``a``: it has a gradient by now
+
+    reuse.memoized("f", compute, inputs)
+    assert made[0] == 0  # outside the block the inputs are never made
+    with reuse.reuse_fills():
+        reuse.memoized("f", compute, inputs)
+        reuse.memoized("f", compute, inputs)
+    assert made[0] == 2 and calls[0] == 12
 
 
 def test_the_store_drops_the_oldest_past_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
