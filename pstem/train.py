@@ -18,7 +18,7 @@ from completion.device import PRECISIONS
 from completion.registry import COMPLETERS
 from completion.train import TrainConfig
 from completion.train import train as train_gan
-from rl.config import ALGOS, MODES, WARM_STARTS, RLConfig
+from rl.config import ALGOS, MODES, OBSERVATIONS, WARM_STARTS, RLConfig
 from rl.train import train as train_rl
 from scanpaths.errors import InputError
 from scanpaths.physics import PRESETS
@@ -97,6 +97,7 @@ RL_OPTIONS: tuple[Option, ...] = (
     Option("env.residual_scale", ("--residual-scale",)),
     Option("bc_episodes", ("--bc-episodes",)),
     Option("env.segment_len", ("--segment-len",)),
+    Option("env.observation", ("--observation",), choices=OBSERVATIONS),
     Option("search_rounds", ("--rounds",)),
     Option("search_episodes", ("--episodes",)),
     Option("search_coverages", ("--label-coverages",), type=coverage),

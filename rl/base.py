@@ -10,7 +10,7 @@ episode costs time linear in its ticks: the coil state is carried, never re-inte
 The episode ends when the scan-time budget is spent: the time a spiral of ``coverage`` takes on
 the same field of view under the same preset (``budget_s`` overrides it).
 
-**Observation** (``Dict``; ``MultiInputPolicy`` sends ``image`` to a CNN):
+**Observation** (``Dict``; :class:`rl.networks.ScanExtractor` sends ``image`` to a CNN):
 
 - ``image``: (3, S, S) uint8, S = ``obs_size``: the seen values (mean per block, 0-255), the
   square root of the fraction of each block that was sampled (0-255), and a marker where the
@@ -18,6 +18,12 @@ the same field of view under the same preset (``budget_s`` overrides it).
 - ``vector``: (6,) float32, each in [-1, 1]: x and y of that point, a direction (the heading in
   segment mode, the lines' sweep normal in line mode), the fraction of the budget left and of
   the steps done.
+
+With ``observation="segment"`` (segments mode; Ede 2021's actor) ``image`` is replaced by
+``segment``: (``segment_len``,) float32, the values the last step's samples recorded (the
+detector reading v in [0, 1] as 2 v - 1; -1 past the end of a short segment and before the
+first). The agent then sees the specimen only through what it remembers (a recurrent policy,
+``recurrent-ppo``, is the setup of the paper).
 
 **Reward**: the drop in completion error that the step bought, relative to the specimen's
 variance (the error of the best flat guess): ``(mse_before - mse_after) / var``. With
@@ -111,12 +117,15 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self._spec_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.budget_s = cfg.budget_seconds()
         self.budget_ticks = cfg.budget_ticks()
-        self.observation_space = spaces.Dict(
-            {
-                "image": spaces.Box(0, 255, shape=(3, self.obs_size, self.obs_size), dtype=np.uint8),
-                "vector": spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32),
-            }
-        )
+        self.observation = cfg.observation
+        vector = spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32)
+        if self.observation == "segment":  # Ede 2021: what the last segment recorded, no map
+            seg = spaces.Box(-1.0, 1.0, shape=(cfg.segment_len,), dtype=np.float32)
+            self.observation_space = spaces.Dict({"segment": seg, "vector": vector})
+        else:
+            image = spaces.Box(0, 255, shape=(3, self.obs_size, self.obs_size), dtype=np.uint8)
+            self.observation_space = spaces.Dict({"image": image, "vector": vector})
+        self._last_values = np.zeros(0)
         self.bad_actions = 0
         s = self.obs_size
         blocks = (np.arange(self.size) * s) // self.size
@@ -192,6 +201,7 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.segments = 0
         self.mse = self.var  # the error of the best flat guess, before anything is seen
         self.bad_actions = 0
+        self._last_values = np.zeros(0)
         self._begin()
         return self._obs(), {"budget_ticks": self.budget_ticks}
 
@@ -213,7 +223,8 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if self.ticks >= self.budget_ticks:
             raise RuntimeError("the episode is over; call reset()")
         cmd, after = self._commands(action)
-        self.scanner.scan(cmd, next_chunk=after)
+        rec = self.scanner.scan(cmd, next_chunk=after)
+        self._last_values = rec.values[~rec.blanked]
         self.segments += 1
         terminated = self.ticks >= self.budget_ticks
         reward = 0.0
@@ -242,7 +253,30 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         out = self.completer.complete(values, mask)
         return float(np.mean((out.astype(np.float64) - self.truth) ** 2))
 
+    def _vector(self) -> np.ndarray:
+        """The (6,) float32 vector observation (see the module docstring)."""
+        k = self.size
+        dx, dy = self._direction()
+        return np.array(
+            [
+                2 * self.position[0] / (k - 1) - 1,
+                2 * self.position[1] / (k - 1) - 1,
+                dx,
+                dy,
+                2 * (1 - self.ticks / self.budget_ticks) - 1,
+                2 * min(1.0, self.segments / self.max_steps) - 1,
+            ],
+            dtype=np.float32,
+        )
+
     def _obs(self) -> dict[str, np.ndarray]:
+        if self.observation == "segment":
+            n = self.observation_space["segment"].shape[0]
+            seg = np.zeros(n, dtype=np.float32)  # -1 = nothing recorded there (a short segment, the start)
+            seg -= 1.0
+            v = self._last_values[:n]
+            seg[: len(v)] = np.clip(2.0 * v - 1.0, -1.0, 1.0)
+            return {"segment": seg, "vector": self._vector()}
         values, mask = self.scan()
         s, k = self.obs_size, self.size
         cells = self._cells  # block of each pixel: any size >= obs_size maps onto s x s blocks
@@ -254,19 +288,7 @@ class ScanEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         g = np.arange(s)
         beam = np.exp(-((g - by) ** 2) / 2.0)[:, None] * np.exp(-((g - bx) ** 2) / 2.0)[None, :]
         image = np.stack([seen, np.sqrt(frac), beam])
-        dx, dy = self._direction()
-        vec = np.array(
-            [
-                2 * self.position[0] / (k - 1) - 1,
-                2 * self.position[1] / (k - 1) - 1,
-                dx,
-                dy,
-                2 * (1 - self.ticks / self.budget_ticks) - 1,
-                2 * min(1.0, self.segments / self.max_steps) - 1,
-            ],
-            dtype=np.float32,
-        )
-        return {"image": np.clip(np.round(image * 255), 0, 255).astype(np.uint8), "vector": vec}
+        return {"image": np.clip(np.round(image * 255), 0, 255).astype(np.uint8), "vector": self._vector()}
 
     def partial_scan(self) -> scanpaths.PartialScan:
         """The episode so far as a :class:`scanpaths.PartialScan` (path kind ``learned``)."""

@@ -23,7 +23,7 @@ from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.physics import Preset, get_preset
 from scanpaths.seeds import EVALUATION, RL_TRAIN
 
-__all__ = ["ALGOS", "MODES", "WARM_STARTS", "EnvConfig", "RLConfig"]
+__all__ = ["ALGOS", "MODES", "OBSERVATIONS", "WARM_STARTS", "EnvConfig", "RLConfig"]
 
 #: Action styles: one environment class each (:mod:`rl.segments`, :mod:`rl.lines`).
 MODES: tuple[str, ...] = ("segments", "lines")
@@ -33,6 +33,8 @@ ALGOS: tuple[str, ...] = ("ppo", "sac", "recurrent-ppo", "search")
 WARM_STARTS: tuple[str, ...] = ("none", "serpentine")
 #: Fixed paths a return can be measured against.
 REFERENCES: tuple[str, ...] = ("none", "spiral", "serpentine")
+#: What the agent observes: the map of everything seen, or (Ede 2021) the last segment's samples.
+OBSERVATIONS: tuple[str, ...] = ("map", "segment")
 
 
 @lru_cache(maxsize=256)
@@ -70,6 +72,10 @@ class EnvConfig:
         reference: none (the return is 1 - MSE / variance), or spiral or serpentine (the return
             is relative to that fixed path at equal scan time).
         obs_size: side of the observation image in px (36 to size).
+        observation: map (the seen values, the sampled fraction and the beam as a
+            (3, obs_size, obs_size) image, beside the vector) or segment (segments mode, Ede
+            2021's actor: the values the last segment recorded, segment_len numbers, beside
+            the vector, no map; pair it with recurrent-ppo so the agent has a memory).
         pool_size: synthetic training specimens drawn from.
         step_px: px between commanded samples (default sqrt(2) for segments, as Ede 2021; 1
             for lines).
@@ -95,6 +101,7 @@ class EnvConfig:
     reward_mode: str = "final"
     reference: str = "none"
     obs_size: int = 48
+    observation: str = "map"
     pool_size: int = 2000
     step_px: float | None = None
     segment_len: int = 20
@@ -142,6 +149,9 @@ class EnvConfig:
             with field_errors("completer", "completer "):
                 COMPLETERS.resolve(self.completer)
         _choice(self.reward_mode, "reward_mode", ("final", "dense"))
+        _choice(self.observation, "observation", OBSERVATIONS)
+        if self.observation == "segment" and self.mode != "segments":
+            raise ConfigError("observation", "segment is for mode segments (a line's samples are the map's rows)")
         _choice(self.reference, "reference", REFERENCES)
         _int_in(self.pool_size, "pool_size", 1, len(RL_TRAIN))
         if self.step_px is not None and not 0 < self.step_px <= size / 2:

@@ -34,10 +34,20 @@ assert tuple(POLICY_CLASSES) == ALGOS
 
 class ScanExtractor(BaseFeaturesExtractor):
     """Features of the observation: a small strided CNN over the (3, S, S) image, concatenated
-    with the (6,) vector. Sized for CPU training (about 60 k parameters at S = 48)."""
+    with the (6,) vector. Sized for CPU training (about 60 k parameters at S = 48). An
+    observation with ``segment`` in place of the image (Ede 2021's last-segment samples) goes
+    through a two-layer MLP instead."""
 
     def __init__(self, observation_space: gym.spaces.Dict, features_dim: int = 128) -> None:
         super().__init__(observation_space, features_dim)
+        n_vec = observation_space["vector"].shape[0]
+        self.segment = "image" not in observation_space.spaces
+        if self.segment:
+            n_seg = observation_space["segment"].shape[0]
+            self.head = nn.Sequential(
+                nn.Linear(n_seg + n_vec, features_dim), nn.ReLU(), nn.Linear(features_dim, features_dim), nn.ReLU()
+            )
+            return
         c, s, _ = observation_space["image"].shape
         self.cnn = nn.Sequential(
             nn.Conv2d(c, 16, 5, stride=2, padding=2),
@@ -49,10 +59,11 @@ class ScanExtractor(BaseFeaturesExtractor):
             nn.AdaptiveAvgPool2d(4),
             nn.Flatten(),
         )
-        n_vec = observation_space["vector"].shape[0]
         self.head = nn.Sequential(nn.Linear(32 * 16 + n_vec, features_dim), nn.ReLU())
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.segment:
+            return self.head(torch.cat([obs["segment"].float(), obs["vector"].float()], dim=1))
         # SB3 has already scaled the uint8 image to [0, 1]
         return self.head(torch.cat([self.cnn(obs["image"].float()), obs["vector"].float()], dim=1))
 

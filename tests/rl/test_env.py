@@ -165,6 +165,8 @@ def test_user_images_are_cropped_and_checked() -> None:
         ({"max_turn": 4.0}, "max_turn"),
         ({"mode": "lines", "steering": "absolute", "variable_length": True, "residual": "serpentine"}, "residual"),
         ({"residual": "serpentine"}, "residual"),
+        ({"observation": "everything"}, "observation"),
+        ({"mode": "lines", "observation": "segment"}, "observation"),
     ],
 )
 def test_bad_settings_name_their_field(changes: dict, field: str, tiny_env: TinyEnv) -> None:
@@ -172,6 +174,27 @@ def test_bad_settings_name_their_field(changes: dict, field: str, tiny_env: Tiny
         tiny_env(**changes)
     assert info.value.field == field
     assert str(info.value).startswith(field)
+
+
+def test_segment_observation_is_what_the_last_segment_recorded(tiny_env: TinyEnv) -> None:
+    """Ede 2021's observation: the last segment's samples (-1 where none), no map."""
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    env = tiny_env(observation="segment", segment_len=12, variable_length=True)
+    sb3_check(env, warn=False)
+    assert set(env.observation_space.spaces) == {"segment", "vector"}
+    obs, _ = env.reset(seed=3)
+    assert obs["segment"].shape == (12,) and np.all(obs["segment"] == -1.0)  # nothing recorded yet
+    before = env.scanner.ticks
+    obs, *_ = env.step(np.array([0.2, -1.0]))  # lookahead: scans the first (full) segment
+    n = env.scanner.ticks - before
+    seen = env.partial_scan().trajectory[-n:]  # where the beam was for this segment's ticks
+    assert n == 12 and np.all(obs["segment"] > -1.0)
+    ref = np.clip(2 * scanpaths._kernels.bilinear_sample(env.image, seen, np.ones(n, bool)) - 1, -1, 1)
+    np.testing.assert_allclose(obs["segment"], ref, atol=1e-6)
+    obs, *_ = env.step(np.array([0.0, 1.0]))  # the short segment (1/4 of 12 = 3 samples) chosen before
+    assert np.all(obs["segment"][:3] > -1.0) and np.all(obs["segment"][3:] == -1.0)
+    np.testing.assert_array_equal(obs["vector"], env._vector())
 
 
 def test_fixed_paths_take_the_same_scan_time() -> None:

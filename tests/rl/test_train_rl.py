@@ -81,6 +81,21 @@ def test_other_algorithms_run(tmp_path: Path, algo: str, cfg) -> None:  # type: 
     assert scan.mask.any() and scan.time_s == pytest.approx(env.unwrapped.budget_s, rel=1e-6)
 
 
+def test_ede_setup_trains_from_the_cli_and_its_policy_scans(tmp_path: Path, cli: Cli) -> None:
+    """Ede 2021's actor: an LSTM policy that sees only the last segment's samples."""
+    pytest.importorskip("sb3_contrib")
+    out = tmp_path / "ede"
+    argv = ["train-rl", "--out", str(out), "--algo", "recurrent-ppo", "--observation", "segment", "--steps", "64"]
+    argv += ["--n-steps", "32", "--batch", "32", "--eval-every", "64", "--n-eval", "1", "--size", "48"]
+    argv += ["--coverage", "1/12", "--threads", "1"]
+    assert cli(*argv).code == 0
+    lp = load_policy(out / "best_policy.pt")
+    assert lp.algo == "recurrent-ppo" and lp.config.observation == "segment"
+    env = lp.make_env(completer="none", pool_size=1)
+    scan = rollout(lp.policy, env, np.random.default_rng(0).random((48, 48)).astype(np.float32))
+    assert scan.mask.any() and scan.time_s == pytest.approx(env.unwrapped.budget_s, rel=1e-6)
+
+
 def test_policy_files_round_trip_and_reject_foreign_files(tmp_path: Path, cfg) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "run"
     train(cfg(out, steps=128), progress=False)
