@@ -39,7 +39,7 @@ from scanpaths.errors import InputError
 from .base import Completer
 from .fills import pull_push, sparse_spectrum_fill
 from .lattice import lattice_fill
-from .tiles import tiled_2d
+from .tiles import tiled, tiled_2d
 
 __all__ = [
     "BASELINES",
@@ -258,10 +258,31 @@ class FourierCompleter(Completer):
 class LatticeCompleter(FourierCompleter):
     """Lattice fill (:func:`completion.lattice.lattice_fill`) started from the sparse-spectrum
     fill: the peaks are found in the plain (periodic) fill, as the generator's lattice input
-    does; where the fit is refused, the padded fill (no wrap-around at the borders) is returned."""
+    does; where the fit is refused, the padded fill (no wrap-around at the borders) is returned.
+
+    Args:
+        iterations, pad: as :class:`FourierCompleter`.
+        tiles: (tile, overlap) px to tile large images as a generator does (so that inside
+            ``auto`` each tile's sparse-spectrum fill is the one the generator's inputs were
+            built on, computed once); None: the classical fills' tiles.
+    """
 
     name = "lattice"
     summary = "least-squares fit of the lattice's Fourier peaks, kept where cross-validation says it helps"
+
+    def __init__(self, iterations: int = 60, pad: int = 32, tiles: tuple[int, int] | None = None) -> None:
+        super().__init__(iterations, pad)
+        self.tiles = tiles
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.tiles is None:
+            return super()._complete(values, mask)
+        tile, overlap = self.tiles
+
+        def fill(v: np.ndarray, m: np.ndarray) -> np.ndarray:  # one (1, h, w) tile
+            return self._whole(v[0], m[0])[None]
+
+        return tiled(fill, values, mask, tile, overlap, desc=f"{self.name}: tiles")
 
     def _whole(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         first = FourierCompleter(self.iterations, pad=0)._whole(values, mask)

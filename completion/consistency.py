@@ -64,6 +64,7 @@ from scipy.spatial import cKDTree
 
 from scanpaths.errors import InputError
 
+from .tiles import gaussian, local_filter
 from .uncertainty import held_out_tiles
 
 __all__ = [
@@ -110,10 +111,10 @@ def column_sites(completion: np.ndarray, sigma: float, prominence: float = 0.02)
     """(H, W) bool: the columns of a completion, local maxima of it smoothed at ``sigma`` px
     (within a window of about 2 sigma) that stand ``prominence`` above its smoothing at 3 sigma."""
     # float32 throughout: the same sites, half the memory traffic on large images
-    smooth = ndimage.gaussian_filter(completion.astype(np.float32), max(sigma / 2, 0.5), mode="reflect")
+    smooth = gaussian(completion.astype(np.float32), max(sigma / 2, 0.5), mode="reflect")
     size = 2 * int(math.ceil(sigma)) + 1
-    peaks = smooth == ndimage.maximum_filter(smooth, size=size, mode="reflect")
-    return peaks & (smooth - ndimage.gaussian_filter(smooth, 3 * sigma, mode="reflect") > prominence)
+    peaks = smooth == local_filter(lambda a: ndimage.maximum_filter(a, size=size, mode="reflect"), smooth, size)
+    return peaks & (smooth - gaussian(smooth, 3 * sigma, mode="reflect") > prominence)
 
 
 def column_sigma(completion: np.ndarray, guess: float = 2.0, min_sites: int = 8) -> float | None:
@@ -121,13 +122,14 @@ def column_sigma(completion: np.ndarray, guess: float = 2.0, min_sites: int = 8)
     fewer than ``min_sites`` clear ones: at each column (:func:`column_sites` at ``guess``),
     a Gaussian of height ``a`` over the local background has a Laplacian of ``-2 a / sigma^2``
     at its centre; the median over the columns."""
-    smooth = ndimage.gaussian_filter(completion.astype(np.float64), 0.7, mode="reflect")  # against pixel noise
+    smooth = gaussian(completion.astype(np.float64), 0.7, mode="reflect")  # against pixel noise
     ys, xs = np.nonzero(column_sites(completion, guess))
     if len(ys) < min_sites:
         return None
-    background = ndimage.minimum_filter(smooth, size=int(6 * guess) + 1, mode="reflect")
+    size = int(6 * guess) + 1
+    background = local_filter(lambda a: ndimage.minimum_filter(a, size=size, mode="reflect"), smooth, size)
     height = smooth[ys, xs] - background[ys, xs]
-    lap = ndimage.laplace(smooth, mode="reflect")[ys, xs]
+    lap = local_filter(lambda a: ndimage.laplace(a, mode="reflect"), smooth, 2)[ys, xs]
     ok = (lap < 0) & (height > 0.02)
     if ok.sum() < min_sites:
         return None
@@ -138,7 +140,7 @@ def column_sigma(completion: np.ndarray, guess: float = 2.0, min_sites: int = 8)
 
 def _kernel_sum(image: np.ndarray, sigma: float) -> np.ndarray:
     """sum over pixels p of image[p] * exp(-|x - p|^2 / (2 sigma^2)), at every x."""
-    return ndimage.gaussian_filter(image, sigma, mode="constant", truncate=3.0) * (2 * math.pi * sigma**2)
+    return gaussian(image, sigma, mode="constant", truncate=3.0) * (2 * math.pi * sigma**2)
 
 
 def column_correction(
@@ -194,16 +196,25 @@ def column_correction(
 
 
 def residual_correction(
-    values: np.ndarray, mask: np.ndarray, completion: np.ndarray, sigma: float, residual: float | tuple[float, ...]
+    values: np.ndarray,
+    mask: np.ndarray,
+    completion: np.ndarray,
+    sigma: float,
+    residual: float | tuple[float, ...],
+    at: np.ndarray | None = None,
 ) -> np.ndarray | list[np.ndarray]:
     """(H, W) float64: the samples' residuals ``values - completion`` spread over a Gaussian
     of ``sigma`` px, ``sum_i g r_i / (sum_i g + residual g(0))`` (module docstring); for a
-    tuple of weights, one such array per weight (the two filters done once)."""
+    tuple of weights, one such array per weight (the two filters done once). With ``at``, an
+    (H, W) bool, only the values there (1-D, in ``np.nonzero`` order): no full-size arrays per
+    weight."""
     m = mask.astype(np.float64)
     r = (values.astype(np.float64) - completion) * m
     s = max(float(sigma), 1.0)
     g0 = 1.0 / (2.0 * math.pi * s * s)  # the normalised Gaussian's weight at its centre
-    num, den = ndimage.gaussian_filter(r, s), ndimage.gaussian_filter(m, s)
+    num, den = gaussian(r, s), gaussian(m, s)
+    if at is not None:
+        num, den = num[at], den[at]
     if isinstance(residual, tuple):
         return [num / (den + w * g0) for w in residual]
     return num / (den + residual * g0)
@@ -299,10 +310,11 @@ class ColumnConsistency:
         train = mask & ~held
         v = values.astype(np.float64)
         base = self._train_out if self._train_out is not None else out.astype(np.float64)
-        best_err, best = float(np.mean((base[held] - v[held]) ** 2)), None
-        steps = residual_correction(v, train, base, sigma, RESIDUAL_WEIGHTS)
+        at_held, v_held = base[held], v[held]
+        best_err, best = float(np.mean((at_held - v_held) ** 2)), None
+        steps = residual_correction(v, train, base, sigma, RESIDUAL_WEIGHTS, at=held)
         for w, step in zip(RESIDUAL_WEIGHTS, steps, strict=True):
-            err = float(np.mean((np.clip(base[held] + step[held], 0, 1) - v[held]) ** 2))
+            err = float(np.mean((np.clip(at_held + step, 0, 1) - v_held) ** 2))
             if err < best_err * (1 - self.min_gain):
                 best_err, best = err, w
         return best

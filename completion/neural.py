@@ -23,7 +23,7 @@ from scanpaths.errors import InputError
 from .base import Completer, check_inputs
 from .device import pick_device, pick_precision
 from .model import Generator
-from .tiles import tiled
+from .tiles import GENERATOR_OVERLAP, GENERATOR_TILE, tiled
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ class NeuralCompleter(Completer):
         generator: Generator,
         device: str | torch.device | None = "auto",
         name: str = "gan",
-        tile: int = 640,
-        overlap: int = 32,
+        tile: int = GENERATOR_TILE,
+        overlap: int = GENERATOR_OVERLAP,
         meta: dict[str, Any] | None = None,
         precision: str = "auto",
     ) -> None:

@@ -78,10 +78,12 @@ register_completer(
 def _auto(
     device: str, precision: str, column_ridge: float = AUTO_RIDGE, residual: float | str = AUTO_RESIDUAL
 ) -> ValidatedChoice:
+    generator = load_default("prism", device=device, precision=precision)
     return ValidatedChoice(
         {
-            "gan-prism": load_default("prism", device=device, precision=precision),
-            "lattice": LatticeCompleter(),
+            "gan-prism": generator,
+            # tiled as the generator is, so that both use each tile's sparse-spectrum fill once
+            "lattice": LatticeCompleter(tiles=(generator.tile, generator.overlap)),
             "harmonic-binned": HarmonicCompleter(binning=2),
         },
         column_ridge=column_ridge,

@@ -44,13 +44,13 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from scanpaths.errors import InputError
 
 from .base import Completer
 from .consistency import ColumnConsistency, ColumnSetting, line_periods, suppress_line_peaks
 from .reuse import reuse_fills
+from .tiles import gaussian
 from .uncertainty import check_calibratable, fit_error_model, held_out_tiles
 
 __all__ = ["SMOOTHING", "WEIGHTS", "Choice", "Recipe", "ValidatedChoice"]
@@ -85,7 +85,7 @@ class Recipe:
 
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
     img = image.astype(np.float64)
-    return ndimage.gaussian_filter(img, sigma, mode="reflect") if sigma > 0 else img
+    return gaussian(img, sigma, mode="reflect") if sigma > 0 else img
 
 
 @dataclass(frozen=True)

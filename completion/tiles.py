@@ -5,9 +5,12 @@ pixel stays near that of a small image.
 evenly and all of one length the FFT does fast (2, 3 and 5 its only factors, counting a free
 band the fill pads each tile with); :func:`tiled` runs a fill on each tile and blends the
 tiles with linear ramps over their overlaps. The generator (640 px tiles) and the classical
-FFT and Laplace fills (576 px tiles on images over 1024 px) use them: a 4096 px image costs about as much per pixel
-as a 512 px one (``pstem speed --completion``), where the FFT fills' thresholding and the
-Laplace fill's direct solve grow faster than the pixel count on the whole image.
+FFT and Laplace fills (576 px tiles; ``auto``'s lattice candidate takes its generator's) use
+them, where the FFT fills' thresholding and the Laplace fill's direct solve grow faster than
+the pixel count on the whole image. :func:`local_filter` and :func:`gaussian` run local
+filters (Gaussian smoothing, minimum and maximum filters) tile by tile with margins, the same
+numbers bit for bit, so their passes over a large image stay in the cache
+(``pstem speed --completion`` prints the cost per pixel against a 512 px image).
 """
 
 from __future__ import annotations
@@ -17,15 +20,31 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.fft
+from scipy import ndimage
 from tqdm.auto import tqdm
 
-__all__ = ["CLASSICAL_OVERLAP", "CLASSICAL_TILE", "tile_spans", "tiled", "tiled_2d"]
+__all__ = [
+    "CLASSICAL_OVERLAP",
+    "CLASSICAL_TILE",
+    "GENERATOR_OVERLAP",
+    "GENERATOR_TILE",
+    "LOCAL_TILE",
+    "gaussian",
+    "local_filter",
+    "tile_spans",
+    "tiled",
+    "tiled_2d",
+]
 
-#: Tiles of the classical FFT and Laplace fills (px), their overlap, and the largest image they
-#: fill whole (so images up to 1024 px get exactly the fill they always got).
+#: Tiles of the classical FFT and Laplace fills (px) and their overlap: images up to
+#: ``CLASSICAL_TILE`` px are filled whole.
 CLASSICAL_TILE = 576
 CLASSICAL_OVERLAP = 32
-CLASSICAL_WHOLE = 1024
+#: Tiles of the generator and their overlap (px).
+GENERATOR_TILE = 640
+GENERATOR_OVERLAP = 32
+#: Tiles of :func:`local_filter` (px): small enough to stay in the CPU's cache.
+LOCAL_TILE = 512
 
 
 def tile_spans(size: int, tile: int, overlap: int, fft_pad: int = 0) -> list[tuple[int, int]]:
@@ -121,3 +140,36 @@ def tiled_2d(
 ) -> np.ndarray:
     """:func:`tiled` for a fill of one (h, w) image: (H, W) in, (H, W) float32 out."""
     return tiled(lambda v, m: fill(v[0], m[0])[None], values, mask, tile, overlap, fft_pad=fft_pad, desc=desc)
+
+
+def local_filter(
+    fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, radius: int, tile: int = LOCAL_TILE
+) -> np.ndarray:
+    """``fn(image)`` for a local filter ``fn`` of (H, W) arrays (its output at a pixel depends
+    only on the input within ``radius`` px, and on the image's own borders), computed in
+    ``tile`` px tiles each with a ``radius`` px margin: the same numbers bit for bit, but a
+    large image's filter passes stay in the CPU's cache (2-3 x quicker on 4096 px images;
+    images up to ``tile + 2 radius`` px go to ``fn`` whole)."""
+    h, w = image.shape
+    r = int(radius)
+    if h <= tile + 2 * r and w <= tile + 2 * r:
+        return fn(image)
+    out: np.ndarray | None = None
+    for y in range(0, h, tile):
+        for x in range(0, w, tile):
+            y0, x0 = max(y - r, 0), max(x - r, 0)
+            sub = fn(image[y0 : min(y + tile + r, h), x0 : min(x + tile + r, w)])
+            if out is None:
+                out = np.empty((h, w), dtype=sub.dtype)
+            th, tw = min(tile, h - y), min(tile, w - x)
+            out[y : y + th, x : x + tw] = sub[y - y0 : y - y0 + th, x - x0 : x - x0 + tw]
+    assert out is not None
+    return out
+
+
+def gaussian(image: np.ndarray, sigma: float, mode: str = "reflect", truncate: float = 4.0) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(image, sigma, mode=mode, truncate=truncate)`` of an
+    (H, W) array, bit for bit, through :func:`local_filter` (the filter reaches
+    ``int(truncate sigma + 0.5)`` px, as scipy counts it)."""
+    radius = int(truncate * float(sigma) + 0.5)
+    return local_filter(lambda a: ndimage.gaussian_filter(a, sigma, mode=mode, truncate=truncate), image, radius)

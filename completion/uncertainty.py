@@ -41,6 +41,7 @@ from scipy import ndimage, optimize
 from scanpaths.errors import InputError
 
 from .fills import pull_push
+from .tiles import gaussian
 
 __all__ = [
     "LEVEL",
@@ -103,17 +104,17 @@ def smooth_fill(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _local_variance(image: np.ndarray, sigma: float) -> np.ndarray:
-    mean = ndimage.gaussian_filter(image, sigma, mode="reflect")
-    return np.maximum(ndimage.gaussian_filter(image * image, sigma, mode="reflect") - mean * mean, 0.0)
+    mean = gaussian(image, sigma, mode="reflect")
+    return np.maximum(gaussian(image * image, sigma, mode="reflect") - mean * mean, 0.0)
 
 
 def error_features(values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
     """(H, W, K) float64: the variance terms (:data:`TERMS`) of a completion of ``values``/``mask``."""
     pred = completion.astype(np.float64)
     dist = np.minimum(ndimage.distance_transform_edt(~mask), _D_MAX) / _D_MAX
-    mu = np.clip(ndimage.gaussian_filter(pred, 2.0, mode="reflect"), 0.0, 1.0)
+    mu = np.clip(gaussian(pred, 2.0, mode="reflect"), 0.0, 1.0)
     lv = _local_variance(pred, 3.0)
-    dis = ndimage.gaussian_filter((pred - smooth_fill(values, mask)) ** 2, 2.0, mode="reflect")
+    dis = gaussian((pred - smooth_fill(values, mask)) ** 2, 2.0, mode="reflect")
     return np.stack([np.ones_like(mu), mu, mu * mu, lv, lv * dist, dis, dis * dist, dist, mu * dist], axis=-1)
 
 
