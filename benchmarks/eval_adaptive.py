@@ -94,7 +94,7 @@ class AdaptiveFigures:
     classes: tuple[str, ...] = (*CLASSES, "real")
     coverages: tuple[float, ...] = (1 / 20, 1 / 50)
     fixed: tuple[str, ...] = ("spiral", "squircle", "lissajous", "grid", "serpentine", "raster")
-    strategies: tuple[str, ...] = ("survey", "greedy", "survey-flat")
+    strategies: tuple[str, ...] = ("survey", "survey-fast", "greedy", "survey-flat")
     completers: tuple[str, ...] = ("gan-mse",)
     dose: float = 100.0
     preset: str = "typical"
@@ -257,12 +257,19 @@ def _pooled(rows: list[dict[str, Any]], recall: str, n: str) -> str:
     return f"{hit / total:.2f} (n {total})"
 
 
+def _duration(seconds: float) -> str:
+    """A duration in us below a millisecond, else in ms (signed)."""
+    if abs(seconds) < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    return f"{seconds * 1e3:.1f} ms" if abs(seconds) < 0.01 else f"{seconds * 1e3:.0f} ms"
+
+
 def control_of(strategy: str, strategies: tuple[str, ...]) -> str | None:
     """The strategy ``strategy`` is held against besides the fixed paths, when it is in
     ``strategies``: survey against survey-flat (the same paths without looking), a learned
     allocation (greedy-rl:FILE) against greedy (the rule it replaces)."""
     head = strategy.split(":", 1)[0]
-    control = {"survey": "survey-flat", "greedy-rl": "greedy"}.get(head)
+    control = {"survey": "survey-flat", "survey-fast": "survey-flat", "greedy-rl": "greedy"}.get(head)
     return control if control in strategies else None
 
 
@@ -478,8 +485,9 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         ref = np.array([max(fixed_dose)]) if fixed_dose else np.zeros(0)
         n_dec = [int(r["decisions"]) for r in rows if r["scan"] == s]
         lines.append(
-            f"| {describe(s)} | {int(np.median(n_dec))} | {np.median(dec) * 1e3:.0f} ms | {dec.max() * 1e3:.0f} ms | "
-            f"{(line_s - np.median(dec)) * 1e3:.1f} ms | {tim.min():.3f} - {tim.max():.3f} | "
+            f"| {describe(s)} | {int(np.median(n_dec))} | {_duration(float(np.median(dec)))} | "
+            f"{_duration(float(dec.max()))} | {_duration(line_s - float(np.median(dec)))} | "
+            f"{tim.min():.3f} - {tim.max():.3f} | "
             + (f"{dose.mean() / ref.mean():.2f}" if len(ref) and ref.mean() > 0 else "n/a")
             + " |"
         )

@@ -1,6 +1,6 @@
 """Adaptive scan strategies that look first, then spend the scan time where the error is.
 
-Two strategies, registered as scan strategies (so ``pstem bench`` compares them with every
+Three strategies, registered as scan strategies (so ``pstem bench`` compares them with every
 fixed path) and measured per specimen class by ``pstem eval adaptive``:
 
 - ``survey`` (**survey, then commit**): a Lissajous (:data:`SURVEY_KIND`) spends a share of
@@ -8,6 +8,10 @@ fixed path) and measured per specimen class by ``pstem eval adaptive``:
   uncertainty map; the rest of the time goes to one spiral (:data:`COMMIT_KIND`) warped so that
   its turns crowd where the predicted drop in error per sample is largest (:func:`allocate`,
   :func:`warped_path`).
+- ``survey-fast``: the same survey and commit, the error predicted from the survey's samples
+  alone (:meth:`AdaptiveScan.sample_variance`: their variance per block less the dose's
+  Poisson variance), no completion: the decision takes a fraction of a millisecond instead of
+  a completion's ~0.1 s.
 - ``greedy`` (**greedy expected error reduction**, SLADS-style, in rounds): a smaller survey
   (:data:`GREEDY_SURVEY`), then :data:`GREEDY_ROUNDS` rounds, each re-completing what has been
   seen and spending its slice of the time where the predicted drop per sample is largest now
@@ -40,7 +44,9 @@ sqrt(E rho0)`` (Lagrange): more where the error is, but never everything into th
 allocation is projected on the two axes (the warp is separable), floored at
 :data:`DENSITY_FLOOR` of the mean so the path still passes everywhere.
 
-**Decision time.** Each decision's wall time is recorded (``decision_s`` in the path's params)
+**Decision time.** Each decision's wall time is recorded (``decision_s`` in the path's params:
+the prediction, the allocation and the warp of the path, up to the path being ready to scan;
+the unwarped base path depends on nothing seen and is made beforehand, :func:`base_path`)
 beside the beam time of the chunk it followed (``chunk_s``); ``pstem eval adaptive`` reports the
 margin. The simulation waits for the decision (no scan time is charged for it); with
 ``deadline_s`` a decision that takes longer is replaced by the unwarped spiral and counted
@@ -52,6 +58,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +70,10 @@ from completion.registry import get_completer
 from scanpaths.errors import InputError, check_number
 from scanpaths.paths import ScanPath, make_path, sample_path
 from scanpaths.physics import Preset, get_preset
-from scanpaths.scanner import PartialScan, Scanner, scan_time
+from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
+from ._plan import block_stats, solve_allocation
 from .equal_time import coverage_for_time
 
 __all__ = [
@@ -73,11 +81,13 @@ __all__ = [
     "BLOCK_PX",
     "DEFAULT_SURVEY",
     "GREEDY_ROUNDS",
+    "SAMPLES",
     "AdaptiveScan",
     "Budget",
     "GreedyERD",
     "SurveyCommit",
     "allocate",
+    "base_path",
     "block_mean",
     "warped_path",
 ]
@@ -103,6 +113,8 @@ COMMIT_KIND = "spiral"
 SURVEY_KIND = "lissajous"
 #: The completer that predicts the error (fast: it runs once per decision).
 ESTIMATOR = "gan-mse"
+#: The estimator name of the error predicted from the samples alone (:meth:`AdaptiveScan.sample_variance`).
+SAMPLES = "samples"
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,8 @@ def block_mean(a: np.ndarray, block: int) -> np.ndarray:
     """(By, Bx) float64 mean of (H, W) ``a`` over blocks of ``block`` px (the last ones partial)."""
     h, w = a.shape
     by, bx = -(-h // block), -(-w // block)
+    if h % block == 0 and w % block == 0:  # no partial blocks: the same sums without the padding
+        return a.reshape(by, block, bx, block).sum(axis=(1, 3), dtype=np.float64) / float(block * block)
     pad = np.zeros((by * block, bx * block))
     n = np.zeros_like(pad)
     pad[:h, :w] = a
@@ -177,21 +191,18 @@ def allocate(
     rho0 = np.maximum(np.asarray(density, dtype=np.float64), max(float(np.mean(density)) / 3, 1e-4))
     if samples <= 0 or not (e > 0).any():
         return np.zeros_like(e)
-    # KKT: alpha E rho0^alpha rho^-(alpha+1) = lam  ->  rho = (alpha E rho0^alpha / lam)^(1/(alpha+1))
-    gain = alpha * e * rho0**alpha
-
-    def extra(log_lam: float) -> np.ndarray:
-        rho = (gain / math.exp(log_lam)) ** (1.0 / (alpha + 1.0))
-        return np.clip(rho - rho0, 0.0, np.maximum(max_density - rho0, 0.0))
-
-    lo, hi = -60.0, 60.0  # log lambda: lo spends everything, hi nothing
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if float((extra(mid) * sizes).sum()) > samples:
-            lo = mid
-        else:
-            hi = mid
-    return extra(hi)
+    # KKT: alpha E rho0^alpha rho^-(alpha+1) = lam  ->  rho = c u, c = (alpha E rho0^alpha)^(1/(alpha+1)),
+    # u = lam^(-1/(alpha+1)); each block's extra clip(c u - rho0, 0, top) is piecewise linear in u
+    c = (alpha * e * rho0**alpha).ravel() ** (1.0 / (alpha + 1.0))
+    r0, top, sz = rho0.ravel(), np.maximum(max_density - rho0, 0.0).ravel(), np.asarray(sizes, np.float64).ravel()
+    live = c > 0
+    if not live.any():
+        return np.zeros_like(e)
+    c, r0, top, sz, idx = c[live], r0[live], top[live], sz[live], np.flatnonzero(live)
+    u = solve_allocation(c, r0, top, sz, float(samples))
+    out = np.zeros(e.size)
+    out[idx] = np.clip(c * u - r0, 0.0, top)
+    return out.reshape(e.shape)
 
 
 def _marginal(extra: np.ndarray, sizes: np.ndarray, axis: int, n: int, floor: float) -> np.ndarray:
@@ -225,6 +236,29 @@ def _variant(pos: np.ndarray, shape: tuple[int, int], variant: int) -> np.ndarra
     if variant // 2 % 2:
         out[:, 0] = (w - 1) - out[:, 0]
     return out
+
+
+@lru_cache(maxsize=16)
+def base_path(
+    shape: tuple[int, int], ticks: int, kind: str = COMMIT_KIND, variant: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The path :func:`warped_path` warps, before the warp: (N, 2) positions px and (N,) bool
+    blanked (a spiral's arcs outside the field, blanked as the fixed spiral's are), N at most
+    ``ticks``: the ``kind`` path (of ``variant``) of the coverage that just fills the ticks.
+    It depends on nothing the scan has seen, so a strategy makes it before its decision
+    (cached; read-only arrays)."""
+    h, w = shape
+    cov = min(0.5, max(0.005, ticks / (h * w)))
+    base, off = np.zeros((0, 2)), np.zeros(0, bool)
+    for _ in range(8):  # the base coverage whose path just covers the ticks
+        made = make_path(kind, (w, h) if variant % 2 else shape, coverage=cov, seed=0)
+        base, off = _variant(made.positions, shape, variant), made.blanked
+        if len(base) >= ticks or cov >= 0.5:
+            break
+        cov = min(0.5, cov * 1.1 * ticks / max(len(base), 1))
+    base, off = base[:ticks].copy(), off[:ticks].copy()
+    base.flags.writeable = off.flags.writeable = False
+    return base, off
 
 
 def warped_path(
@@ -264,20 +298,10 @@ def warped_path(
     h, w = shape
     ux, gx = _inverse_cdf(np.asarray(density_x, dtype=np.float64))
     uy, gy = _inverse_cdf(np.asarray(density_y, dtype=np.float64))
-    ticks = int(ticks)
-    cov = min(0.5, max(0.005, ticks / (h * w)))
-    pos, off = np.zeros((0, 2)), np.zeros(0, bool)
-    for _ in range(8):  # the base coverage whose warped path just covers the ticks
-        made = make_path(kind, (w, h) if variant % 2 else shape, coverage=cov, seed=0)
-        base = _variant(made.positions, shape, variant)
-        off = made.blanked  # a spiral's arcs outside the field: blanked, as the fixed spiral's are
-        # inside the field the warp; outside it, the same distance beyond the warped edge
-        cx, cy = np.clip(base[:, 0], 0, w - 1), np.clip(base[:, 1], 0, h - 1)
-        pos = np.column_stack([np.interp(cx, ux, gx) + base[:, 0] - cx, np.interp(cy, uy, gy) + base[:, 1] - cy])
-        if len(pos) >= ticks or cov >= 0.5:
-            break
-        cov = min(0.5, cov * 1.1 * ticks / max(len(pos), 1))
-    pos, off = pos[:ticks], off[:ticks]
+    base, off = base_path(shape, int(ticks), kind, variant)
+    # inside the field the warp; outside it, the same distance beyond the warped edge
+    cx, cy = np.clip(base[:, 0], 0, w - 1), np.clip(base[:, 1], 0, h - 1)
+    pos = np.column_stack([np.interp(cx, ux, gx) + base[:, 0] - cx, np.interp(cy, uy, gy) + base[:, 1] - cy])
     if start is None:
         return ScanPath(name, shape, pos, off.copy(), params={"base": kind})
     full = np.vstack([np.asarray(start, dtype=np.float64).reshape(1, 2), pos])
@@ -331,6 +355,8 @@ class _Adaptive(Strategy):
 
     @property
     def estimator(self) -> Completer:
+        if self.estimator_name == SAMPLES:
+            raise InputError("the samples' variance is not a completer")
         if self._est is None:
             self._est = get_completer(self.estimator_name)
         return self._est
@@ -371,11 +397,25 @@ class _Adaptive(Strategy):
             if self.flat:  # the control: the same paths, not warped
                 run.step(flat=True, took=time.perf_counter() - t0, source="none (flat)")
                 continue
-            err, _, source = run.predict(self.estimator, self.estimate_scale)
-            alpha, floor = self.choose(run, err)
+            if self.estimator_name == SAMPLES:
+                (blocks, density), err, source = run.sample_variance(), None, "sample variance"
+                alpha, floor = ALPHA, DENSITY_FLOOR
+            else:
+                err, _, source = run.predict(self.estimator, self.estimate_scale)
+                blocks, density = block_mean(err, BLOCK_PX), None
+                alpha, floor = self.choose(run, err)
             took = time.perf_counter() - t0
             late = self.deadline_s is not None and took > self.deadline_s  # too late: the fixed path instead
-            run.step(err, alpha=alpha, floor=floor, flat=late, took=took, source=source, fallback=late)
+            run.step(
+                blocks=blocks,
+                density=density,
+                alpha=alpha,
+                floor=floor,
+                flat=late,
+                took=took,
+                source=source,
+                fallback=late,
+            )
         return run.result(survey=self.survey_share)
 
     def choose(self, run: AdaptiveScan, err: np.ndarray) -> tuple[float, float]:
@@ -425,7 +465,7 @@ class AdaptiveScan:
                 f"{budget.time_s * 1e6:.0f} us is too short for an adaptive scan of {h}x{w} px: the sparsest "
                 f"{survey_kind} survey takes {scan_time(survey, self.preset) * 1e6:.0f} us; give more time"
             )
-        self.scanner.scan(survey)
+        self.records: list[Samples] = [self.scanner.scan(survey)]  # every chunk's samples
         self.round = 0
         self.decisions: list[float] = []
         self.chunks: list[float] = [self.scanner.time_s]
@@ -462,10 +502,36 @@ class AdaptiveScan:
             f"{source} (binned {scale}x{scale})",
         )
 
+    def sample_variance(self) -> tuple[np.ndarray, np.ndarray]:
+        """((By, Bx) float64 predicted squared error per px of each :data:`BLOCK_PX` px block,
+        (By, Bx) samples per px of each block) from the samples alone, no completion (a
+        fraction of a millisecond): the variance of the sample values in the block, less the
+        dose's Poisson variance (the mean value over the dose), floored at 1e-3 of the largest.
+        It is what the completer's local variance stands in for where its uncertainty map
+        cannot be calibrated; a block without samples takes the mean of the others."""
+        by, bx = self.sizes.shape
+        stats = np.zeros((3, by * bx))
+        for rec in self.records:
+            block_stats(rec.values, rec.commanded, rec.blanked, BLOCK_PX, by, bx, stats)
+        n, s1, s2 = stats
+        density = n.reshape(by, bx) / self.sizes
+        seen = n > 1
+        if not seen.any():
+            return np.ones((by, bx)), density
+        mean = s1[seen] / n[seen]
+        var = s2[seen] / n[seen] - mean * mean
+        if self.budget.dose is not None:
+            var = var - mean / self.budget.dose
+        out = np.full(by * bx, float(np.mean(np.maximum(var, 0.0))))
+        out[seen] = np.maximum(var, 0.0)
+        return np.maximum(out, 1e-3 * max(float(out.max()), 1e-12)).reshape(by, bx), density
+
     def step(
         self,
         err: np.ndarray | None = None,
         *,
+        blocks: np.ndarray | None = None,
+        density: np.ndarray | None = None,
         alpha: float = ALPHA,
         floor: float = DENSITY_FLOOR,
         flat: bool = False,
@@ -474,22 +540,30 @@ class AdaptiveScan:
         fallback: bool = False,
     ) -> None:
         """Scan the next round: its share of the time left, warped by the allocation of ``err``
-        (exponent ``alpha``, floor ``floor``), or not warped (``flat``, or ``err`` None)."""
+        (H, W) or of ``blocks``, the predicted error per block (:data:`BLOCK_PX` px) (exponent
+        ``alpha``, floor ``floor``), or not warped (``flat``, or neither given); ``density``,
+        samples per px per block, where the caller has it (else from the scan). ``took`` is the
+        decision's time so far (the prediction); the scan's ``decision_s`` adds the time to
+        allocate and plan the path."""
         if self.done:
             raise RuntimeError("this adaptive scan has no round left")
         shape, preset = self.shape, self.preset
         left = self.budget.time_s - self.scanner.time_s
         share = left / (self.rounds - self.round)
-        if flat or err is None:
-            dx, dy = np.ones(shape[1]), np.ones(shape[0])
-        else:
-            rho0 = block_mean(self.scanner.counts.astype(np.float64), BLOCK_PX)
-            extra = allocate(block_mean(err, BLOCK_PX), rho0, share / preset.dwell_s, self.sizes, alpha=alpha)
-            dx = _marginal(extra, self.sizes, 0, shape[1], floor)
-            dy = _marginal(extra, self.sizes, 1, shape[0], floor)
         # the jump to the path's start: settling plus slew-limited travel (at most 1.5 fields)
         hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
         ticks = int(share / preset.dwell_s) - hold
+        base_path(shape, ticks, self.commit_kind, self.round)  # made while the survey was scanned
+        planning = time.perf_counter()
+        if blocks is None and err is not None:
+            blocks = block_mean(err, BLOCK_PX)
+        if flat or blocks is None:
+            dx, dy = np.ones(shape[1]), np.ones(shape[0])
+        else:
+            rho0 = block_mean(self.scanner.counts, BLOCK_PX) if density is None else density
+            extra = allocate(blocks, rho0, share / preset.dwell_s, self.sizes, alpha=alpha)
+            dx = _marginal(extra, self.sizes, 0, shape[1], floor)
+            dy = _marginal(extra, self.sizes, 1, shape[0], floor)
         path = warped_path(
             shape,
             dx,
@@ -500,13 +574,13 @@ class AdaptiveScan:
             name=self.name,
             variant=self.round,
         )
-        self.decisions.append(took)
+        self.decisions.append(took + time.perf_counter() - planning)  # the whole decision: the path is ready
         self.sources.append(source)
         self.fallbacks += int(fallback)
         before = self.scanner.time_s
         self.round += 1
         if path.n_samples > 1:
-            self.scanner.scan(path, last=self.round == self.rounds)
+            self.records.append(self.scanner.scan(path, last=self.round == self.rounds))
         self.chunks.append(self.scanner.time_s - before)
 
     def result(self, **params: Any) -> PartialScan:
@@ -558,7 +632,8 @@ class SurveyCommit(_Adaptive):
         deadline_s: float | None = None,
         flat: bool = False,
     ) -> None:
-        name = ("survey-flat" if flat else "survey") + ("" if survey == DEFAULT_SURVEY else f":{survey:g}")
+        base = "survey-flat" if flat else "survey-fast" if estimator == SAMPLES else "survey"
+        name = base + ("" if survey == DEFAULT_SURVEY else f":{survey:g}")
         super().__init__(name, survey, 1, estimator, deadline_s, flat)
 
 
@@ -596,6 +671,10 @@ def _survey_flat(arg: str | None, _base: Path) -> Strategy:
     return SurveyCommit(_share(arg, DEFAULT_SURVEY), flat=True)
 
 
+def _survey_fast(arg: str | None, _base: Path) -> Strategy:
+    return SurveyCommit(_share(arg, DEFAULT_SURVEY), estimator=SAMPLES)
+
+
 def _greedy(arg: str | None, _base: Path) -> Strategy:
     return GreedyERD(_share(arg, GREEDY_SURVEY))
 
@@ -608,5 +687,11 @@ STRATEGIES.register(
     "survey-flat", _survey_flat, help="the control of survey: the same survey and spiral, not warped (sees nothing)"
 )
 STRATEGIES.register_prefix("survey-flat", _survey_flat, arg="SHARE", help="survey-flat, the survey SHARE of the time")
+STRATEGIES.register(
+    "survey-fast",
+    _survey_fast,
+    help="survey, the error predicted from the survey samples' variance per block, no completion (about a ms)",
+)
+STRATEGIES.register_prefix("survey-fast", _survey_fast, arg="SHARE", help="survey-fast, the survey SHARE of the time")
 STRATEGIES.register("greedy", _greedy, help="greedy expected error reduction: a 0.15 survey, then 4 rounds")
 STRATEGIES.register_prefix("greedy", _greedy, arg="SHARE", help="greedy, the survey taking SHARE of the time")
