@@ -2,8 +2,9 @@
 
 A strategy that must decide while the beam finishes a line has a fraction of a millisecond
 (256 us for a 256 px line at 1 us dwell). These kernels do the decision's arithmetic without
-NumPy's per-call overheads: the samples' statistics per block (:func:`block_stats`) and the
-square-root allocation's exact solve (:func:`solve_allocation`). The twins (``*_np``) compute
+NumPy's per-call overheads: the samples' statistics per block (:func:`block_stats`,
+:func:`block_variance`), the square-root allocation (:func:`allocate_blocks`, its exact solve
+:func:`solve_allocation`) and the warp of the commit path (:func:`plan_positions`). The twins (``*_np``) compute
 the same with NumPy; the tests check that kernel and twin agree. Inputs are assumed valid:
 :mod:`rl.adaptive` makes them.
 """
@@ -13,7 +14,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["block_stats", "block_stats_np", "solve_allocation", "solve_allocation_np"]
+__all__ = [
+    "allocate_blocks",
+    "block_stats",
+    "block_stats_np",
+    "block_variance",
+    "plan_positions",
+    "smoothing_matrix",
+    "solve_allocation",
+    "solve_allocation_np",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -89,3 +99,185 @@ def solve_allocation_np(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: n
         return float(knots[-1])
     lo, hi = knots[k - 1], knots[k]
     return float(lo + (hi - lo) * (samples - spent[k - 1]) / max(spent[k] - spent[k - 1], 1e-300))
+
+
+def smoothing_matrix(n: int, block: int, weights: np.ndarray) -> np.ndarray:
+    """(n, ceil(n / block)) float64: row k holds, per block, the weights of a symmetric
+    correlation with ``weights`` (edges held, as scipy's ``mode="nearest"``) that land on that
+    block's px. A density constant over each block smoothed this way is one small product."""
+    lw = (len(weights) - 1) // 2
+    nb = -(-n // block)
+    taps = np.clip(np.arange(n)[:, None] + np.arange(-lw, lw + 1)[None, :], 0, n - 1) // block  # (n, 2 lw + 1)
+    out = np.zeros((n, nb))
+    np.add.at(out, (np.repeat(np.arange(n), 2 * lw + 1), taps.ravel()), np.tile(weights, n))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _axis_density(extra: np.ndarray, sizes: np.ndarray, axis: int, floor: float, smooth: np.ndarray) -> np.ndarray:
+    """(n,) density along one axis: the blocks' extra samples per px (summed across the other
+    axis), smoothed by ``smooth`` (:func:`smoothing_matrix`) and floored at ``floor`` x its
+    mean (all ones where nothing was allocated): :func:`rl.adaptive._marginal`'s density."""
+    by, bx = extra.shape
+    nb = bx if axis == 0 else by
+    per_block = np.empty(nb)
+    for j in range(nb):
+        num, den = 0.0, 0.0
+        for i in range(by if axis == 0 else bx):
+            e, s = (extra[i, j], sizes[i, j]) if axis == 0 else (extra[j, i], sizes[j, i])
+            num += e * s
+            den += s
+        per_block[j] = num / max(den, 1.0)
+    n = smooth.shape[0]
+    out = np.empty(n)
+    total = 0.0
+    for k in range(n):
+        acc = 0.0
+        for j in range(nb):
+            acc += smooth[k, j] * per_block[j]
+        out[k] = acc
+        total += acc
+    mean = total / n
+    if mean <= 0:
+        return np.ones(n)
+    for k in range(n):
+        out[k] = max(out[k] / mean, floor)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _warp_axis(base: np.ndarray, density: np.ndarray, n: int) -> np.ndarray:
+    """Base coordinates (M,) warped by the inverse cumulative ``density`` (:func:`rl.adaptive.
+    _inverse_cdf` and ``np.interp``); beyond the field, the same distance beyond the edge."""
+    cdf = np.empty(n + 1)
+    cdf[0] = 0.0
+    for k in range(n):
+        cdf[k + 1] = cdf[k] + density[k]
+    u = cdf / cdf[n] * (n - 1)
+    step = (n - 1) / n
+    x = np.arange(n + 1) * step
+    x[n] = n - 1.0
+    # np.interp(c, u, x) for u rising from 0 to n - 1: each query's knot found from a table
+    # of the first knot past every whole px (a step or two of search instead of a bisection)
+    first = np.empty(n + 1, dtype=np.int64)
+    k = 0
+    for p in range(n + 1):
+        while k < n and u[k + 1] <= p:
+            k += 1
+        first[p] = k
+    out = np.empty(base.shape[0])
+    for i in range(base.shape[0]):
+        b = base[i]
+        c = min(max(b, 0.0), n - 1.0)
+        if c >= u[n]:
+            v = x[n]
+        else:
+            j = first[int(c)]
+            while j > 0 and u[j] > c:
+                j -= 1
+            while u[j + 1] <= c:
+                j += 1
+            slope = (x[j + 1] - x[j]) / (u[j + 1] - u[j])
+            v = slope * (c - u[j]) + x[j]
+        out[i] = v + b - c
+    return out
+
+
+@njit(cache=True, nogil=True)
+def plan_positions(
+    extra: np.ndarray,
+    sizes: np.ndarray,
+    floor: float,
+    smooth_x: np.ndarray,
+    smooth_y: np.ndarray,
+    base: np.ndarray,
+    blanked: np.ndarray,
+    start: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The commit path: ((1 + M, 2) positions px, (1 + M,) blanked): a blanked jump from
+    ``start`` (x, y), then the base path (M, 2) (``blanked`` (M,)) warped by the allocation
+    ``extra`` (By, Bx), extra samples per px of blocks of ``sizes`` px: per axis the
+    allocation's marginal smoothed by ``smooth_x`` / ``smooth_y`` (:func:`smoothing_matrix`)
+    and floored at ``floor`` x its mean, then its inverse cumulative warp (:func:`rl.adaptive.
+    warped_path`'s arithmetic; all zeros: no warp)."""
+    w, h = smooth_x.shape[0], smooth_y.shape[0]
+    dx = _axis_density(extra, sizes, 0, floor, smooth_x)
+    dy = _axis_density(extra, sizes, 1, floor, smooth_y)
+    m = base.shape[0]
+    pos = np.empty((m + 1, 2))
+    off = np.empty(m + 1, dtype=np.bool_)
+    pos[0, 0], pos[0, 1], off[0] = start[0], start[1], True
+    pos[1:, 0] = _warp_axis(np.ascontiguousarray(base[:, 0]), dx, w)
+    pos[1:, 1] = _warp_axis(np.ascontiguousarray(base[:, 1]), dy, h)
+    off[1:] = blanked
+    return pos, off
+
+
+@njit(cache=True, nogil=True)
+def block_variance(stats: np.ndarray, dose: float, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted error (By, Bx), samples per px (By, Bx)) of :func:`block_stats`' ``stats``:
+    each block's sample variance less the Poisson variance ``mean / dose`` (``dose`` <= 0: no
+    noise), at least 0; a block with fewer than two samples takes the mean over the others;
+    all floored at 1e-3 of the largest (all 1 where no block has two samples)."""
+    by, bx = sizes.shape
+    nb = by * bx
+    err = np.empty(nb)
+    density = np.empty(nb)
+    total, seen = 0.0, 0
+    for k in range(nb):
+        n = stats[0, k]
+        density[k] = n / sizes.flat[k]
+        if n > 1:
+            mean = stats[1, k] / n
+            var = stats[2, k] / n - mean * mean
+            if dose > 0:
+                var -= mean / dose
+            err[k] = max(var, 0.0)
+            total += err[k]
+            seen += 1
+        else:
+            err[k] = -1.0
+    if seen == 0:
+        return np.ones((by, bx)), density.reshape(by, bx)
+    fill = total / seen
+    top = 0.0
+    for k in range(nb):
+        if err[k] < 0:
+            err[k] = fill
+        top = max(top, err[k])
+    low = 1e-3 * max(top, 1e-12)
+    for k in range(nb):
+        err[k] = max(err[k], low)
+    return err.reshape(by, bx), density.reshape(by, bx)
+
+
+@njit(cache=True, nogil=True)
+def allocate_blocks(
+    error: np.ndarray, density: np.ndarray, samples: float, sizes: np.ndarray, alpha: float, max_density: float
+) -> np.ndarray:
+    """:func:`rl.adaptive.allocate` (its docstring) on flat (B,) arrays: the square-root rule's
+    extra samples per px, solved exactly by :func:`solve_allocation`."""
+    n = error.shape[0]
+    out = np.zeros(n)
+    if samples <= 0:
+        return out
+    floor = max(density.mean() / 3.0, 1e-4)
+    live = 0
+    for b in range(n):
+        if error[b] > 0:
+            live += 1
+    if live == 0:
+        return out
+    c, r0, top, sz = np.empty(live), np.empty(live), np.empty(live), np.empty(live)
+    idx = np.empty(live, dtype=np.int64)
+    j = 0
+    for b in range(n):
+        rho = max(density[b], floor)
+        if error[b] > 0:
+            c[j] = (alpha * error[b] * rho**alpha) ** (1.0 / (alpha + 1.0))
+            r0[j], top[j], sz[j], idx[j] = rho, max(max_density - rho, 0.0), sizes[b], b
+            j += 1
+    u = solve_allocation(c, r0, top, sz, samples)
+    for j in range(live):
+        out[idx[j]] = min(max(c[j] * u - r0[j], 0.0), top[j])
+    return out

@@ -73,7 +73,7 @@ from scanpaths.physics import Preset, get_preset
 from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
-from ._plan import block_stats, solve_allocation
+from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, smoothing_matrix
 from .equal_time import coverage_for_time
 
 __all__ = [
@@ -188,21 +188,23 @@ def allocate(
         (less where every block is at ``max_density``).
     """
     e = np.maximum(np.asarray(error, dtype=np.float64), 0.0)
-    rho0 = np.maximum(np.asarray(density, dtype=np.float64), max(float(np.mean(density)) / 3, 1e-4))
-    if samples <= 0 or not (e > 0).any():
-        return np.zeros_like(e)
     # KKT: alpha E rho0^alpha rho^-(alpha+1) = lam  ->  rho = c u, c = (alpha E rho0^alpha)^(1/(alpha+1)),
     # u = lam^(-1/(alpha+1)); each block's extra clip(c u - rho0, 0, top) is piecewise linear in u
-    c = (alpha * e * rho0**alpha).ravel() ** (1.0 / (alpha + 1.0))
-    r0, top, sz = rho0.ravel(), np.maximum(max_density - rho0, 0.0).ravel(), np.asarray(sizes, np.float64).ravel()
-    live = c > 0
-    if not live.any():
-        return np.zeros_like(e)
-    c, r0, top, sz, idx = c[live], r0[live], top[live], sz[live], np.flatnonzero(live)
-    u = solve_allocation(c, r0, top, sz, float(samples))
-    out = np.zeros(e.size)
-    out[idx] = np.clip(c * u - r0, 0.0, top)
-    return out.reshape(e.shape)
+    d = np.ascontiguousarray(density, dtype=np.float64).ravel()
+    sz = np.ascontiguousarray(sizes, dtype=np.float64).ravel()
+    return allocate_blocks(e.ravel(), d, float(samples), sz, float(alpha), float(max_density)).reshape(e.shape)
+
+
+@lru_cache(maxsize=8)
+def _smoothing(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The smoothing of :func:`_marginal` along x and y of ``shape`` as matrices from blocks to
+    px (:func:`rl._plan.smoothing_matrix`; scipy's Gaussian weights, sigma half a block)."""
+    sigma = BLOCK_PX / 2
+    lw = int(4 * sigma + 0.5)
+    weights = np.exp(-0.5 / sigma**2 * np.arange(-lw, lw + 1) ** 2)
+    weights = weights / weights.sum()
+    h, w = shape
+    return smoothing_matrix(w, BLOCK_PX, weights), smoothing_matrix(h, BLOCK_PX, weights)
 
 
 def _marginal(extra: np.ndarray, sizes: np.ndarray, axis: int, n: int, floor: float) -> np.ndarray:
@@ -302,12 +304,18 @@ def warped_path(
     # inside the field the warp; outside it, the same distance beyond the warped edge
     cx, cy = np.clip(base[:, 0], 0, w - 1), np.clip(base[:, 1], 0, h - 1)
     pos = np.column_stack([np.interp(cx, ux, gx) + base[:, 0] - cx, np.interp(cy, uy, gy) + base[:, 1] - cy])
+    return _with_start(ScanPath(name, shape, pos, off.copy(), params={"base": kind}), start)
+
+
+def _with_start(path: ScanPath, start: np.ndarray | None) -> ScanPath:
+    """``path`` after a blanked jump from ``start`` (x, y) px (the scanner adds its settling),
+    or as it is for None."""
     if start is None:
-        return ScanPath(name, shape, pos, off.copy(), params={"base": kind})
-    full = np.vstack([np.asarray(start, dtype=np.float64).reshape(1, 2), pos])
-    blanked = np.r_[True, off]
+        return path
+    full = np.vstack([np.asarray(start, dtype=np.float64).reshape(1, 2), path.positions])
+    blanked = np.r_[True, path.blanked]
     jumps = np.array([1] if len(full) > 1 else [], dtype=np.int64)
-    return ScanPath(name, shape, full, blanked, jumps, params={"base": kind})
+    return ScanPath(path.kind, path.shape, full, blanked, jumps, params=path.params)
 
 
 def _predicted_error(est: Completer, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
@@ -513,18 +521,8 @@ class AdaptiveScan:
         stats = np.zeros((3, by * bx))
         for rec in self.records:
             block_stats(rec.values, rec.commanded, rec.blanked, BLOCK_PX, by, bx, stats)
-        n, s1, s2 = stats
-        density = n.reshape(by, bx) / self.sizes
-        seen = n > 1
-        if not seen.any():
-            return np.ones((by, bx)), density
-        mean = s1[seen] / n[seen]
-        var = s2[seen] / n[seen] - mean * mean
-        if self.budget.dose is not None:
-            var = var - mean / self.budget.dose
-        out = np.full(by * bx, float(np.mean(np.maximum(var, 0.0))))
-        out[seen] = np.maximum(var, 0.0)
-        return np.maximum(out, 1e-3 * max(float(out.max()), 1e-12)).reshape(by, bx), density
+        dose = self.budget.dose
+        return block_variance(stats, -1.0 if dose is None else float(dose), self.sizes)
 
     def step(
         self,
@@ -553,27 +551,24 @@ class AdaptiveScan:
         # the jump to the path's start: settling plus slew-limited travel (at most 1.5 fields)
         hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
         ticks = int(share / preset.dwell_s) - hold
-        base_path(shape, ticks, self.commit_kind, self.round)  # made while the survey was scanned
+        base, off = base_path(shape, ticks, self.commit_kind, self.round)  # made while the survey was scanned
         planning = time.perf_counter()
         if blocks is None and err is not None:
             blocks = block_mean(err, BLOCK_PX)
         if flat or blocks is None:
-            dx, dy = np.ones(shape[1]), np.ones(shape[0])
+            extra = np.zeros(self.sizes.shape)  # no warp
         else:
             rho0 = block_mean(self.scanner.counts, BLOCK_PX) if density is None else density
             extra = allocate(blocks, rho0, share / preset.dwell_s, self.sizes, alpha=alpha)
-            dx = _marginal(extra, self.sizes, 0, shape[1], floor)
-            dy = _marginal(extra, self.sizes, 1, shape[0], floor)
-        path = warped_path(
-            shape,
-            dx,
-            dy,
-            ticks,
-            kind=self.commit_kind,
-            start=self.scanner.last_command,
-            name=self.name,
-            variant=self.round,
+        # warped_path's arithmetic in one kernel (the same positions to ~1e-13 px)
+        start = self.scanner.last_command
+        pos, blanked = plan_positions(
+            extra, self.sizes, float(floor), *_smoothing(shape), base, off, np.zeros(2) if start is None else start
         )
+        if start is None:
+            path = ScanPath(self.name, shape, pos[1:], blanked[1:], params={"base": self.commit_kind})
+        else:  # a blanked jump from where the beam is (the scanner adds its settling)
+            path = ScanPath(self.name, shape, pos, blanked, np.array([1]), params={"base": self.commit_kind})
         self.decisions.append(took + time.perf_counter() - planning)  # the whole decision: the path is ready
         self.sources.append(source)
         self.fallbacks += int(fallback)
@@ -690,7 +685,7 @@ STRATEGIES.register_prefix("survey-flat", _survey_flat, arg="SHARE", help="surve
 STRATEGIES.register(
     "survey-fast",
     _survey_fast,
-    help="survey, the error predicted from the survey samples' variance per block, no completion (about a ms)",
+    help="survey, the error predicted from the survey samples' variance per block, no completion (in a line's time)",
 )
 STRATEGIES.register_prefix("survey-fast", _survey_fast, arg="SHARE", help="survey-fast, the survey SHARE of the time")
 STRATEGIES.register("greedy", _greedy, help="greedy expected error reduction: a 0.15 survey, then 4 rounds")

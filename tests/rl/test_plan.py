@@ -1,11 +1,12 @@
-"""The decision's Numba kernels agree with their NumPy twins."""
+"""The decision's Numba kernels agree with their NumPy twins and with the NumPy and scipy code they
+stand in for."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rl._plan import block_stats, block_stats_np, solve_allocation, solve_allocation_np
+from rl._plan import block_stats, block_stats_np, plan_positions, solve_allocation, solve_allocation_np
 
 
 def test_block_stats_kernel_and_twin_agree() -> None:
@@ -32,3 +33,50 @@ def test_allocation_solve_kernel_and_twin_agree(samples: float) -> None:
     assert u == pytest.approx(v, rel=1e-12)
     spent = (np.clip(c * u - r0, 0, top) * sizes).sum()
     assert spent == pytest.approx(min(samples, (top * sizes).sum()), rel=1e-9)
+
+
+def test_plan_positions_is_warped_path_after_a_jump() -> None:
+    from rl.adaptive import BLOCK_PX, _block_sizes, _marginal, _smoothing, base_path, warped_path
+
+    rng = np.random.default_rng(2)
+    shape = (160, 224)
+    sizes = _block_sizes(shape)
+    start = np.array([3.0, 150.0])
+    for variant in range(4):
+        extra = rng.random(sizes.shape) * (rng.random(sizes.shape) > 0.3) * (variant > 0)
+        base, off = base_path(shape, 4000, "spiral", variant)
+        pos, blanked = plan_positions(extra, sizes, 0.3, *_smoothing(shape), base, off, start)
+        dx = _marginal(extra, sizes, 0, shape[1], 0.3) if variant else np.ones(shape[1])
+        dy = _marginal(extra, sizes, 1, shape[0], 0.3) if variant else np.ones(shape[0])
+        ref = warped_path(shape, dx, dy, 4000, start=start, variant=variant)
+        np.testing.assert_allclose(pos, ref.positions, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(blanked, ref.blanked)
+    assert BLOCK_PX == 32
+
+
+def test_smoothing_matrix_is_scipys_gaussian_of_a_blockwise_constant() -> None:
+    from scipy import ndimage
+
+    from rl._plan import smoothing_matrix
+
+    weights = np.exp(-0.5 / 16.0**2 * np.arange(-64, 65) ** 2)
+    weights /= weights.sum()
+    per_block = np.random.default_rng(3).random(7)
+    px = np.repeat(per_block, 32)[:200]
+    np.testing.assert_allclose(
+        smoothing_matrix(200, 32, weights) @ per_block, ndimage.gaussian_filter1d(px, 16.0, mode="nearest"), atol=1e-14
+    )
+
+
+def test_block_variance_takes_the_dose_noise_out() -> None:
+    from rl._plan import block_variance
+
+    rng = np.random.default_rng(4)
+    sizes = np.full((1, 2), 1024.0)
+    flat = rng.poisson(0.5 * 100, 20000) / 100  # block 0: flat at 0.5, dose noise only
+    busy = rng.poisson(np.where(rng.random(20000) < 0.5, 0.2, 0.8) * 100) / 100  # block 1: real contrast
+    stats = np.array([[2e4, 2e4], [flat.sum(), busy.sum()], [(flat**2).sum(), (busy**2).sum()]])
+    err, density = block_variance(stats, 100.0, sizes)
+    assert err[0, 1] == pytest.approx(0.09, rel=0.05)  # (0.8 - 0.2)^2 / 4
+    assert err[0, 0] < 0.01 * err[0, 1]
+    np.testing.assert_allclose(density, stats[0].reshape(1, 2) / 1024.0)
