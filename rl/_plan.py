@@ -23,6 +23,7 @@ __all__ = [
     "smoothing_matrix",
     "solve_allocation",
     "solve_allocation_np",
+    "warm",
 ]
 
 
@@ -281,3 +282,17 @@ def allocate_blocks(
     for j in range(live):
         out[idx[j]] = min(max(c[j] * u - r0[j], 0.0), top[j])
     return out
+
+
+def warm() -> None:
+    """Run every kernel once on tiny inputs, so that compiling (or loading the compiled code
+    from Numba's cache) happens before a scan, not inside its first decision."""
+    stats = np.zeros((3, 4))
+    block_stats(np.zeros(3), np.zeros((3, 2)), np.zeros(3, dtype=np.bool_), 32, 2, 2, stats)
+    sizes = np.full((2, 2), 1024.0)
+    err, density = block_variance(stats, 100.0, sizes)
+    extra = allocate_blocks(err.ravel(), density.ravel(), 10.0, sizes.ravel(), 1.0, 4.0).reshape(2, 2)
+    smooth = smoothing_matrix(64, 32, np.array([0.25, 0.5, 0.25]))
+    base, off = np.zeros((2, 2)), np.zeros(2, dtype=np.bool_)
+    base.flags.writeable = off.flags.writeable = False  # as rl.adaptive.base_path hands them out
+    plan_positions(extra, sizes, 0.3, smooth, smooth, base, off, np.zeros(2))

@@ -73,6 +73,7 @@ from scanpaths.physics import Preset, get_preset
 from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
+from . import _plan
 from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, smoothing_matrix
 from .equal_time import coverage_for_time
 
@@ -250,6 +251,7 @@ def base_path(
     It depends on nothing the scan has seen, so a strategy makes it before its decision
     (cached; read-only arrays)."""
     h, w = shape
+    ticks = max(int(ticks), 0)
     cov = min(0.5, max(0.005, ticks / (h * w)))
     base, off = np.zeros((0, 2)), np.zeros(0, bool)
     for _ in range(8):  # the base coverage whose path just covers the ticks
@@ -360,6 +362,7 @@ class _Adaptive(Strategy):
         self.estimator_name = estimator
         self._est: Completer | None = None
         self.coverage = math.nan
+        _plan.warm()  # the decision's kernels ready before any scan (not compiled inside a decision)
 
     @property
     def estimator(self) -> Completer:
@@ -551,7 +554,9 @@ class AdaptiveScan:
         # the jump to the path's start: settling plus slew-limited travel (at most 1.5 fields)
         hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
         ticks = int(share / preset.dwell_s) - hold
-        base, off = base_path(shape, ticks, self.commit_kind, self.round)  # made while the survey was scanned
+        # made while the survey was scanned: they depend on nothing seen
+        base, off = base_path(shape, ticks, self.commit_kind, self.round)
+        smooth_x, smooth_y = _smoothing(shape)
         planning = time.perf_counter()
         if blocks is None and err is not None:
             blocks = block_mean(err, BLOCK_PX)
@@ -563,12 +568,13 @@ class AdaptiveScan:
         # warped_path's arithmetic in one kernel (the same positions to ~1e-13 px)
         start = self.scanner.last_command
         pos, blanked = plan_positions(
-            extra, self.sizes, float(floor), *_smoothing(shape), base, off, np.zeros(2) if start is None else start
+            extra, self.sizes, float(floor), smooth_x, smooth_y, base, off, np.zeros(2) if start is None else start
         )
         if start is None:
             path = ScanPath(self.name, shape, pos[1:], blanked[1:], params={"base": self.commit_kind})
         else:  # a blanked jump from where the beam is (the scanner adds its settling)
-            path = ScanPath(self.name, shape, pos, blanked, np.array([1]), params={"base": self.commit_kind})
+            jumps = np.array([1] if len(pos) > 1 else [], dtype=np.int64)
+            path = ScanPath(self.name, shape, pos, blanked, jumps, params={"base": self.commit_kind})
         self.decisions.append(took + time.perf_counter() - planning)  # the whole decision: the path is ready
         self.sources.append(source)
         self.fallbacks += int(fallback)

@@ -176,3 +176,15 @@ def test_a_binned_estimate_is_spread_back_to_full_size() -> None:
     full_err, _, _ = run.predict(est)
     # the same places are predicted to be hard, at a quarter of the pixels
     assert np.corrcoef(block_mean(err, 25).ravel(), block_mean(full_err, 25).ravel())[0, 1] > 0.5
+
+
+def test_a_round_with_no_time_left_scans_nothing_and_keeps_the_budget() -> None:
+    from rl.adaptive import AdaptiveScan, base_path
+
+    assert base_path((64, 64), -5)[0].shape == (0, 2)  # no ticks: no path (not all but the last five)
+    image = np.random.default_rng(0).random((64, 64))
+    budget = Budget.of_coverage((64, 64), 0.1, "typical")
+    run = AdaptiveScan(image, budget, "typical", 0, survey_share=0.6, rounds=40)
+    while not run.done:
+        run.step(flat=True)
+    assert run.scanner.time_s <= budget.time_s * 1.001
