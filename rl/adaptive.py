@@ -691,7 +691,8 @@ STRATEGIES.register_prefix("survey-flat", _survey_flat, arg="SHARE", help="surve
 STRATEGIES.register(
     "survey-fast",
     _survey_fast,
-    help="survey, the error predicted from the survey samples' variance per block, no completion (within a 256 px line)",
+    help="survey with the error predicted from the survey samples' variance, no completion "
+    "(decides within a 256 px line)",
 )
 STRATEGIES.register_prefix("survey-fast", _survey_fast, arg="SHARE", help="survey-fast, the survey SHARE of the time")
 STRATEGIES.register("greedy", _greedy, help="greedy expected error reduction: a 0.15 survey, then 4 rounds")
