@@ -20,6 +20,7 @@ __all__ = [
     "block_stats_np",
     "block_variance",
     "plan_positions",
+    "plan_rest",
     "smoothing_matrix",
     "solve_allocation",
     "solve_allocation_np",
@@ -70,25 +71,25 @@ def block_stats_np(
 def solve_allocation(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: np.ndarray, samples: float) -> float:
     """The ``u`` >= 0 at which ``sum_b sizes_b clip(c_b u - r0_b, 0, top_b)`` reaches
     ``samples`` (the largest useful ``u`` where it never does): each term is piecewise linear
-    in ``u``, so the sum is too, between the knots where a block starts (``r0 / c``) or stops
-    (``(r0 + top) / c``) gaining. ``c`` > 0 for every block passed."""
+    in ``u``, rising at ``c_b sizes_b`` between the knots where a block starts (``r0 / c``) and
+    stops (``(r0 + top) / c``) gaining, so one sweep over the sorted knots finds it (B log B
+    for B blocks). ``c`` > 0 for every block passed."""
     n = c.shape[0]
-    knots = np.empty(2 * n + 1)
-    knots[0] = 0.0
+    at = np.empty(2 * n)
+    rate = np.empty(2 * n)
     for b in range(n):
-        knots[1 + b] = r0[b] / c[b]
-        knots[1 + n + b] = (r0[b] + top[b]) / c[b]
-    knots.sort()
-    prev_u, prev_s = 0.0, 0.0
-    for j in range(1, 2 * n + 1):
-        u = knots[j]
-        s = 0.0
-        for b in range(n):
-            s += sizes[b] * min(max(c[b] * u - r0[b], 0.0), top[b])
-        if s >= samples:
-            return prev_u + (u - prev_u) * (samples - prev_s) / max(s - prev_s, 1e-300)
-        prev_u, prev_s = u, s
-    return knots[2 * n]
+        at[b], rate[b] = r0[b] / c[b], c[b] * sizes[b]
+        at[n + b], rate[n + b] = (r0[b] + top[b]) / c[b], -c[b] * sizes[b]
+    order = np.argsort(at, kind="mergesort")
+    u, spent, slope = 0.0, 0.0, 0.0
+    for e in order:
+        nxt = at[e]
+        if slope > 0 and spent + slope * (nxt - u) >= samples:
+            return u + (samples - spent) / slope
+        spent += slope * (nxt - u)
+        u = nxt
+        slope += rate[e]
+    return u
 
 
 def solve_allocation_np(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: np.ndarray, samples: float) -> float:
@@ -194,24 +195,38 @@ def plan_positions(
     base: np.ndarray,
     blanked: np.ndarray,
     start: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The commit path: ((1 + M, 2) positions px, (1 + M,) blanked): a blanked jump from
-    ``start`` (x, y), then the base path (M, 2) (``blanked`` (M,)) warped by the allocation
-    ``extra`` (By, Bx), extra samples per px of blocks of ``sizes`` px: per axis the
-    allocation's marginal smoothed by ``smooth_x`` / ``smooth_y`` (:func:`smoothing_matrix`)
-    and floored at ``floor`` x its mean, then its inverse cumulative warp (:func:`rl.adaptive.
-    warped_path`'s arithmetic; all zeros: no warp)."""
+    first: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The commit path's start: ((1 + M, 2) positions px, (1 + M,) blanked, (W,) and (H,)
+    densities): a blanked jump from ``start`` (x, y), then the base path (M, 2) (``blanked``
+    (M,)) warped by the allocation ``extra`` (By, Bx), extra samples per px of blocks of
+    ``sizes`` px: per axis the allocation's marginal smoothed by ``smooth_x`` / ``smooth_y``
+    (:func:`smoothing_matrix`) and floored at ``floor`` x its mean, then its inverse cumulative
+    warp (:func:`rl.adaptive.warped_path`'s arithmetic; all zeros: no warp). Only the first
+    ``first`` base positions are warped here: :func:`plan_rest` warps the others (each
+    position's warp is its own, so the beam can scan the first ones meanwhile)."""
     w, h = smooth_x.shape[0], smooth_y.shape[0]
     dx = _axis_density(extra, sizes, 0, floor, smooth_x)
     dy = _axis_density(extra, sizes, 1, floor, smooth_y)
     m = base.shape[0]
+    k = min(max(first, 0), m)
     pos = np.empty((m + 1, 2))
     off = np.empty(m + 1, dtype=np.bool_)
     pos[0, 0], pos[0, 1], off[0] = start[0], start[1], True
-    pos[1:, 0] = _warp_axis(np.ascontiguousarray(base[:, 0]), dx, w)
-    pos[1:, 1] = _warp_axis(np.ascontiguousarray(base[:, 1]), dy, h)
+    pos[1 : 1 + k, 0] = _warp_axis(np.ascontiguousarray(base[:k, 0]), dx, w)
+    pos[1 : 1 + k, 1] = _warp_axis(np.ascontiguousarray(base[:k, 1]), dy, h)
     off[1:] = blanked
-    return pos, off
+    return pos, off, dx, dy
+
+
+@njit(cache=True, nogil=True)
+def plan_rest(pos: np.ndarray, base: np.ndarray, dx: np.ndarray, dy: np.ndarray, first: int) -> None:
+    """Warp the base positions from ``first`` on into ``pos`` (after :func:`plan_positions`)."""
+    m = base.shape[0]
+    k = min(max(first, 0), m)
+    if k < m:
+        pos[1 + k :, 0] = _warp_axis(np.ascontiguousarray(base[k:, 0]), dx, dx.shape[0])
+        pos[1 + k :, 1] = _warp_axis(np.ascontiguousarray(base[k:, 1]), dy, dy.shape[0])
 
 
 @njit(cache=True, nogil=True)
@@ -295,4 +310,5 @@ def warm() -> None:
     smooth = smoothing_matrix(64, 32, np.array([0.25, 0.5, 0.25]))
     base, off = np.zeros((2, 2)), np.zeros(2, dtype=np.bool_)
     base.flags.writeable = off.flags.writeable = False  # as rl.adaptive.base_path hands them out
-    plan_positions(extra, sizes, 0.3, smooth, smooth, base, off, np.zeros(2))
+    pos, _, dx, dy = plan_positions(extra, sizes, 0.3, smooth, smooth, base, off, np.zeros(2), 1)
+    plan_rest(pos, base, dx, dy, 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rl._plan import block_stats, block_stats_np, plan_positions, solve_allocation, solve_allocation_np
+from rl._plan import block_stats, block_stats_np, plan_positions, plan_rest, solve_allocation, solve_allocation_np
 
 
 def test_block_stats_kernel_and_twin_agree() -> None:
@@ -35,7 +35,7 @@ def test_allocation_solve_kernel_and_twin_agree(samples: float) -> None:
     assert spent == pytest.approx(min(samples, (top * sizes).sum()), rel=1e-9)
 
 
-def test_plan_positions_is_warped_path_after_a_jump() -> None:
+def test_plan_positions_then_plan_rest_is_warped_path_after_a_jump() -> None:
     from rl.adaptive import BLOCK_PX, _block_sizes, _marginal, _smoothing, base_path, warped_path
 
     rng = np.random.default_rng(2)
@@ -45,7 +45,8 @@ def test_plan_positions_is_warped_path_after_a_jump() -> None:
     for variant in range(4):
         extra = rng.random(sizes.shape) * (rng.random(sizes.shape) > 0.3) * (variant > 0)
         base, off = base_path(shape, 4000, "spiral", variant)
-        pos, blanked = plan_positions(extra, sizes, 0.3, *_smoothing(shape), base, off, start)
+        pos, blanked, dx, dy = plan_positions(extra, sizes, 0.3, *_smoothing(shape), base, off, start, 100 * variant)
+        plan_rest(pos, base, dx, dy, 100 * variant)  # the rest, warped after the first 0-300
         dx = _marginal(extra, sizes, 0, shape[1], 0.3) if variant else np.ones(shape[1])
         dy = _marginal(extra, sizes, 1, shape[0], 0.3) if variant else np.ones(shape[0])
         ref = warped_path(shape, dx, dy, 4000, start=start, variant=variant)
