@@ -1,12 +1,13 @@
-"""Numba hot loops of an adaptive scan's decision, each with a NumPy twin.
+"""Numba hot loops of an adaptive scan's decision, each checked against NumPy code.
 
 A strategy that must decide while the beam finishes a line has a fraction of a millisecond
 (256 us for a 256 px line at 1 us dwell). These kernels do the decision's arithmetic without
 NumPy's per-call overheads: the samples' statistics per block (:func:`block_stats`,
 :func:`block_variance`), the square-root allocation (:func:`allocate_blocks`, its exact solve
-:func:`solve_allocation`) and the warp of the commit path (:func:`plan_positions`). The twins (``*_np``) compute
-the same with NumPy; the tests check that kernel and twin agree. Inputs are assumed valid:
-:mod:`rl.adaptive` makes them.
+:func:`solve_allocation`) and the warp of the commit path (:func:`plan_positions`,
+:func:`plan_rest`). Their references: the twins here (``*_np``) and, for the warp,
+:func:`rl.adaptive.warped_path` and ``_marginal``; the tests check that each kernel agrees
+with its reference. Inputs are assumed valid: :mod:`rl.adaptive` makes them.
 """
 
 from __future__ import annotations

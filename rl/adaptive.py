@@ -75,8 +75,7 @@ from scanpaths.physics import Preset, get_preset
 from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
-from . import _plan
-from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, plan_rest, smoothing_matrix
+from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, plan_rest, smoothing_matrix, warm
 from .equal_time import coverage_for_time
 
 __all__ = [
@@ -212,7 +211,8 @@ def _smoothing(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 def _marginal(extra: np.ndarray, sizes: np.ndarray, axis: int, n: int, floor: float) -> np.ndarray:
     """(n,) px density along one axis: the blocks' extra samples summed across the other axis,
-    spread to px, smoothed over half a block and floored at ``floor`` x its mean."""
+    spread to px, smoothed over half a block and floored at ``floor`` x its mean (the NumPy
+    reference of the decision kernel :func:`rl._plan.plan_positions`, which scans use)."""
     per_block = (extra * sizes).sum(axis=axis) / np.maximum(sizes.sum(axis=axis), 1.0)
     px = np.repeat(per_block, BLOCK_PX)[:n]
     px = ndimage.gaussian_filter1d(px, BLOCK_PX / 2, mode="nearest")
@@ -364,7 +364,7 @@ class _Adaptive(Strategy):
         self.estimator_name = estimator
         self._est: Completer | None = None
         self.coverage = math.nan
-        _plan.warm()  # the decision's kernels ready before any scan (not compiled inside a decision)
+        warm()  # the decision's kernels ready before any scan (not compiled inside a decision)
 
     @property
     def estimator(self) -> Completer:
