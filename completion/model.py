@@ -112,6 +112,16 @@ class Generator(nn.Module):
         nn.init.zeros_(self.coarse_head.bias)
 
     def forward(self, values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.correct(*self.inputs(values, mask))
+
+    def inputs(self, values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """The network's input channels, computed from the scan (no learned weights).
+
+        Returns ``(x, base, (h, w))``: the channels (N, 5 or 6, H', W') and the base fill the
+        output corrects (N, 1, H', W'), both padded to a multiple of 16 px, and the unpadded
+        size. ``forward`` is ``correct(*inputs(values, mask))``; test-time tuning
+        (:mod:`completion.adapt`) computes the inputs once and runs ``correct`` many times.
+        """
         h, w = values.shape[-2:]
         # the classical fills stay in float32 under autocast: only the convolutions (and so
         # only the learned correction) run in reduced precision
@@ -126,9 +136,16 @@ class Generator(nn.Module):
                 channels.append(base)
             x = torch.cat(channels, dim=1)
         x, _ = _pad_to(x, 16)
+        base_p, _ = _pad_to(base, 16)
+        return x, base_p, (h, w)
+
+    def correct(
+        self, x: torch.Tensor, base_p: torch.Tensor, size: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned part: padded inputs (from :meth:`inputs`) -> ``(image, coarse)`` as ``forward``."""
+        h, w = size
         if self.enc0[0].weight.is_contiguous(memory_format=torch.channels_last):
             x = x.contiguous(memory_format=torch.channels_last)  # the layout the weights are in
-        base_p, _ = _pad_to(base, 16)
         base_coarse = F.avg_pool2d(base_p, 4)
         e0 = self.enc0(x)
         e1 = self.enc1(e0)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from scanpaths.registry import Registry
 
+from .adapt import AdaptedCompleter
 from .base import Completer
 from .baselines import BASELINES, HarmonicCompleter, LatticeCompleter
 from .consistency import AUTO_RESIDUAL, AUTO_RIDGE, KEEP_RESIDUAL, KEEP_RIDGE
@@ -75,21 +76,37 @@ register_completer(
 )
 
 
+register_completer(
+    "gan-adapt",
+    lambda arg, device, precision: AdaptedCompleter(load_default("prism", device=device, precision=precision)),
+    family="neural",
+    help=AdaptedCompleter.summary,
+)
+
+
 def _auto(
-    device: str, precision: str, column_ridge: float = AUTO_RIDGE, residual: float | str = AUTO_RESIDUAL
+    device: str,
+    precision: str,
+    column_ridge: float = AUTO_RIDGE,
+    residual: float | str = AUTO_RESIDUAL,
+    adapt: bool = False,
 ) -> ValidatedChoice:
     generator = load_default("prism", device=device, precision=precision)
-    return ValidatedChoice(
+    name = "gan-adapt" if adapt else "gan-prism"
+    choice = ValidatedChoice(
         {
-            "gan-prism": generator,
+            name: AdaptedCompleter(generator) if adapt else generator,
             # tiled as the generator is, so that both use each tile's sparse-spectrum fill once
             "lattice": LatticeCompleter(tiles=(generator.tile, generator.overlap)),
             "harmonic-binned": HarmonicCompleter(binning=2),
         },
         column_ridge=column_ridge,
-        on_lines=("gan-prism", "harmonic-binned"),
+        on_lines=(name, "harmonic-binned"),
         residual=residual,
     )
+    if adapt:
+        choice.name = "auto-adapt"
+    return choice
 
 
 register_completer(
@@ -104,6 +121,13 @@ register_completer(
     family="neural",
     help="auto, corrected harder to the samples (column ridge 0.03, auto 0.3; residual weight 0.25, auto 1): "
     "touched vacancies and substitutions kept more often, at some MSE",
+)
+register_completer(
+    "auto-adapt",
+    lambda arg, device, precision: _auto(device, precision, adapt=True),
+    family="neural",
+    help="auto with gan-adapt in place of gan-prism: the generator tuned on each scan first (slower: about 6 s "
+    "per 512 px scan on 2 CPU cores)",
 )
 COMPLETERS.register_pattern(
     "FILE.pt",

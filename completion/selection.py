@@ -39,8 +39,10 @@ choice) to 0.95 x against the blurred frame; adding a fourth candidate (linear) 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -230,15 +232,28 @@ class ValidatedChoice(Completer):
             out = self.consistency(values, mask, out)
         return suppress_line_peaks(out, mask) if self.line_safe else out
 
+    @contextlib.contextmanager
+    def _sessions(self) -> Iterator[None]:
+        """The candidates share their sparse-spectrum and lattice fills, and a candidate that
+        tunes itself on the scan (:mod:`completion.adapt`) tunes once: on the scan without
+        the held-out tiles, which it never sees, for both completions."""
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(reuse_fills())
+            for c in self.candidates.values():
+                session = getattr(c, "session", None)
+                if callable(session):
+                    stack.enter_context(session())
+            yield
+
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        with reuse_fills():  # the candidates share their sparse-spectrum and lattice fills
+        with self._sessions():
             recipe, _ = self._choose(values, mask)
             return self._final(recipe, values, mask)
 
     def _complete_with_uncertainty(self, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         held = self.held_out(mask)
         check_calibratable(mask, held)  # before any work
-        with reuse_fills():
+        with self._sessions():
             recipe, reduced = self._choose(values, mask)
             assert reduced is not None  # calibratable scans are never too sparse to choose
             model = fit_error_model(values, mask, held, reduced)

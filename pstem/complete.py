@@ -92,6 +92,16 @@ def _complete(args: argparse.Namespace) -> int:
     if choice is not None:  # a validated choice says what it chose
         errors = ", ".join(f"{k} {v:.3e}" for k, v in choice.errors.items()) or "too few samples to hold out"
         print(f"chose {choice.chosen} (error on {choice.held_out} held-out samples: {errors})")
+    for part in [completer, *getattr(completer, "candidates", {}).values()]:
+        rec = getattr(part, "last_tuning", None)
+        if rec is not None and not rec.splits:
+            print(f"{part.name}: not tuned (too few samples to hold any out); the shipped weights as they are")
+        elif rec is not None:  # a generator tuned on the scan says what the tuning did
+            kept = f"kept step {rec.step}" if rec.step else "the shipped weights kept: no step predicted them better"
+            print(
+                f"tuned {part.name} on the scan ({rec.splits} splits): MSE on never-tuned held-out samples "
+                f"{rec.before:.3e} -> {rec.after:.3e} ({kept})"
+            )
     setting = getattr(completer, "last_setting", None)
     if setting is not None:  # and what the column correction did
         if setting.sigma is None:

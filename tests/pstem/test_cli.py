@@ -249,3 +249,15 @@ def test_complete_with_an_uncertainty_map_and_its_bad_input(tmp_path: Path, cli:
     run = cli("complete", tmp_path / "sparse.npz", "--model", "harmonic", "-o", tmp_path / "s.tif", "--uncertainty")
     assert run.code == 2 and "too few samples to calibrate" in run.err and "Traceback" not in run.err
     assert not (tmp_path / "s.tif").exists() and not (tmp_path / "s_uncertainty.tif").exists()
+
+
+def test_complete_with_a_generator_tuned_on_the_scan_says_what_the_tuning_did(tmp_path: Path, cli: Cli) -> None:
+    import tifffile
+
+    scan = tmp_path / "scan.npz"
+    assert cli("simulate", "--synthetic", "128", "--coverage", "0.1", "-o", scan).code == 0
+    out = tmp_path / "c.tif"
+    run = cli("complete", scan, "--model", "gan-adapt", "-o", out)
+    assert run.code == 0, run.err
+    assert "tuned gan-adapt on the scan" in run.out and "never-tuned held-out samples" in run.out
+    assert tifffile.imread(out).shape == (128, 128)
