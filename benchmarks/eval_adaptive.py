@@ -499,3 +499,39 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         "",
     ]
     return "\n".join(lines)
+
+
+def decision_report(
+    sizes: tuple[int, ...] = (256, 512, 1024, 2048, 4096),
+    n: int = 4,
+    strategy: str = "survey-fast",
+    coverage: float = 1 / 20,
+    preset: str = "typical",
+) -> str:
+    """A strategy's decision time at each field size against the time the beam takes to scan
+    one line of the field (``size`` px at the preset's dwell): a Markdown table, one row per
+    size over ``n`` synthetic specimens (benchmark seeds). Below 1 in the ratio column the
+    strategy decides while the beam finishes its line. Timed on this machine; no assertion."""
+    pre = scanpaths.get_preset(preset)
+    strat = get_strategy(strategy)
+    lines = [
+        f"{strategy}'s decisions at {coverage_label(coverage)}, {preset} physics, {n} synthetic specimens a size; "
+        "the line time is one line of the field at the preset's dwell.",
+        "",
+        "| field | decisions | median | slowest | line time | median / line | slowest / line |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in tqdm(sizes, desc="decision time", unit="size"):
+        took: list[float] = []
+        for k in range(n):
+            spec = scanpaths.specimens.generate((size, size), seed=BENCHMARK.seed(k))
+            scan = strat.scan(spec.image, coverage=coverage, preset=pre, seed=BENCHMARK.seed(k))
+            took += [float(t) for t in scan.path.params["decision_s"]]
+        dec = np.asarray(took)
+        line_s = size * pre.dwell_s
+        med, top = float(np.median(dec)), float(dec.max())
+        lines.append(
+            f"| {size} px | {len(dec)} | {_duration(med)} | {_duration(top)} | {_duration(line_s)} | "
+            f"{med / line_s:.2f} | {top / line_s:.2f} |"
+        )
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import eval_adaptive, eval_completion, eval_real, eval_rl
+from benchmarks.eval_adaptive import decision_report
 from benchmarks.eval_completion import size_cost_report
 from benchmarks.eval_rl import env_speed_report
 from completion.registry import COMPLETERS
@@ -121,6 +122,10 @@ def _figures(module: Any, cls: type, options: tuple[Option, ...]) -> Callable[[a
 
 
 def _speed(args: argparse.Namespace) -> int:
+    if args.decisions:
+        sizes = (256, 512, 1024) if args.quick else (256, 512, 1024, 2048, 4096)
+        print(decision_report(sizes=sizes, n=2 if args.quick else 4))
+        return 0
     if args.completion:
         sizes = (512, 1024) if args.quick else (512, 2048, 4096)
         print(size_cost_report(sizes=sizes))
@@ -168,5 +173,11 @@ def _configure_speed(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead: the cost per pixel of completing 2048 and 4096 px images against 512 px (gan-mse, auto; "
         "a few minutes)",
+    )
+    p.add_argument(
+        "--decisions",
+        action="store_true",
+        help="instead: survey-fast's decision time against the time the beam takes to scan a line, at 256 to "
+        "4096 px (about a minute)",
     )
     p.set_defaults(func=_speed)

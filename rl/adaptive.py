@@ -478,13 +478,29 @@ class AdaptiveScan:
                 f"{budget.time_s * 1e6:.0f} us is too short for an adaptive scan of {h}x{w} px: the sparsest "
                 f"{survey_kind} survey takes {scan_time(survey, self.preset) * 1e6:.0f} us; give more time"
             )
-        self.records: list[Samples] = [self.scanner.scan(survey)]  # every chunk's samples
+        self.sizes = _block_sizes(self.shape)
+        self.records: list[Samples] = []  # every chunk's samples
+        self._stats = np.zeros((3, self.sizes.size))  # the samples' block statistics so far
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._record(self.scanner.scan(survey))
         self.round = 0
         self.decisions: list[float] = []
         self.chunks: list[float] = [self.scanner.time_s]
         self.sources: list[str] = []
         self.fallbacks = 0
-        self.sizes = _block_sizes(self.shape)
+
+    def _record(self, rec: Samples) -> None:
+        """Keep a chunk's samples and add them to the block statistics as they arrive: on an
+        instrument each sample costs a few additions while the beam dwells 1 us, so by the end
+        of the chunk all but its last line's worth (``max(shape)`` ticks) are in; those are
+        left to the decision that follows (:meth:`sample_variance`, timed)."""
+        self.records.append(rec)
+        by, bx = self.sizes.shape
+        if self._pending is not None:  # the previous chunk's tail came in during this chunk
+            block_stats(*self._pending, BLOCK_PX, by, bx, self._stats)
+        n = max(len(rec.values) - max(self.shape), 0)
+        block_stats(rec.values[:n], rec.commanded[:n], rec.blanked[:n], BLOCK_PX, by, bx, self._stats)
+        self._pending = (rec.values[n:], rec.commanded[n:], rec.blanked[n:])
 
     @property
     def done(self) -> bool:
@@ -523,9 +539,9 @@ class AdaptiveScan:
         It is what the completer's local variance stands in for where its uncertainty map
         cannot be calibrated; a block without samples takes the mean of the others."""
         by, bx = self.sizes.shape
-        stats = np.zeros((3, by * bx))
-        for rec in self.records:
-            block_stats(rec.values, rec.commanded, rec.blanked, BLOCK_PX, by, bx, stats)
+        stats = self._stats.copy()  # all but the last line's samples, added as they arrived
+        if self._pending is not None:
+            block_stats(*self._pending, BLOCK_PX, by, bx, stats)
         dose = self.budget.dose
         return block_variance(stats, -1.0 if dose is None else float(dose), self.sizes)
 
@@ -596,7 +612,7 @@ class AdaptiveScan:
         before = self.scanner.time_s
         self.round += 1
         if path.n_samples > 1:
-            self.records.append(self.scanner.scan(path, last=self.round == self.rounds))
+            self._record(self.scanner.scan(path, last=self.round == self.rounds))
         self.chunks.append(self.scanner.time_s - before)
 
     def result(self, **params: Any) -> PartialScan:
@@ -707,7 +723,7 @@ STRATEGIES.register(
     "survey-fast",
     _survey_fast,
     help="survey with the error predicted from the survey samples' variance, no completion "
-    "(decides within a 256 px line)",
+    "(decides within a line, 256 to 2048 px)",
 )
 STRATEGIES.register_prefix("survey-fast", _survey_fast, arg="SHARE", help="survey-fast, the survey SHARE of the time")
 STRATEGIES.register("greedy", _greedy, help="greedy expected error reduction: a 0.15 survey, then 4 rounds")

@@ -45,3 +45,13 @@ def test_a_small_run_reports_every_class_against_its_best_fixed_path(tmp_path: P
 def test_bad_settings_name_their_field(change: dict, field: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=field):
         AdaptiveFigures(**change).resolved()
+
+
+def test_the_decision_report_holds_each_size_against_its_line_time() -> None:
+    from benchmarks.eval_adaptive import decision_report
+
+    text = decision_report(sizes=(128,), n=1)
+    row = [line for line in text.splitlines() if line.startswith("| 128 px")]
+    assert len(row) == 1 and "128 us" in row[0]  # one line of 128 px at typical physics' 1 us dwell
+    ratio = float(row[0].split("|")[6])
+    assert ratio > 0

@@ -188,3 +188,23 @@ def test_a_round_with_no_time_left_scans_nothing_and_keeps_the_budget() -> None:
     while not run.done:
         run.step(flat=True)
     assert run.scanner.time_s <= budget.time_s * 1.001
+
+
+def test_block_statistics_added_as_samples_arrive_are_those_of_every_sample() -> None:
+    """The statistics kept chunk by chunk (all but each chunk's last line while it is scanned)
+    give exactly what a pass over every sample at decision time gives."""
+    from rl._plan import block_stats, block_variance
+    from rl.adaptive import AdaptiveScan
+
+    spec = scanpaths.specimens.generate((128, 128), seed=2)
+    budget = Budget.of_coverage((128, 128), 0.1, "typical", dose=100.0)
+    run = AdaptiveScan(spec.image, budget, "typical", 0, rounds=3)
+    for _ in range(2):  # two chunks after the survey: every chunk's tail is handed on once
+        run.step(blocks=run.sample_variance()[0])
+        by, bx = run.sizes.shape
+        stats = np.zeros((3, by * bx))
+        for rec in run.records:
+            block_stats(rec.values, rec.commanded, rec.blanked, BLOCK_PX, by, bx, stats)
+        want = block_variance(stats, 100.0, run.sizes)
+        got = run.sample_variance()
+        assert len(run.records) >= 2 and all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
