@@ -69,28 +69,61 @@ def block_stats_np(
 
 
 @njit(cache=True, nogil=True)
+def _spent(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: np.ndarray, u: float) -> float:
+    s = 0.0
+    for b in range(c.shape[0]):
+        s += sizes[b] * min(max(c[b] * u - r0[b], 0.0), top[b])
+    return s
+
+
+#: Halvings of the bracket before the exact step of :func:`solve_allocation`.
+BRACKET_HALVINGS = 24
+
+
+@njit(cache=True, nogil=True)
 def solve_allocation(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: np.ndarray, samples: float) -> float:
     """The ``u`` >= 0 at which ``sum_b sizes_b clip(c_b u - r0_b, 0, top_b)`` reaches
     ``samples`` (the largest useful ``u`` where it never does): each term is piecewise linear
     in ``u``, rising at ``c_b sizes_b`` between the knots where a block starts (``r0 / c``) and
-    stops (``(r0 + top) / c``) gaining, so one sweep over the sorted knots finds it (B log B
-    for B blocks). ``c`` > 0 for every block passed."""
+    stops (``(r0 + top) / c``) gaining. :data:`BRACKET_HALVINGS` halvings of the bracket from
+    the first knot to the last leave a few knots at most inside it; between them the sum is
+    linear, so the crossing is found exactly (O(B) per halving for B blocks, no sort).
+    ``c`` > 0 for every block passed."""
     n = c.shape[0]
-    at = np.empty(2 * n)
-    rate = np.empty(2 * n)
+    lo, hi = np.inf, 0.0
     for b in range(n):
-        at[b], rate[b] = r0[b] / c[b], c[b] * sizes[b]
-        at[n + b], rate[n + b] = (r0[b] + top[b]) / c[b], -c[b] * sizes[b]
-    order = np.argsort(at, kind="mergesort")
-    u, spent, slope = 0.0, 0.0, 0.0
-    for e in order:
-        nxt = at[e]
-        if slope > 0 and spent + slope * (nxt - u) >= samples:
-            return u + (samples - spent) / slope
-        spent += slope * (nxt - u)
-        u = nxt
-        slope += rate[e]
-    return u
+        lo = min(lo, r0[b] / c[b])
+        hi = max(hi, (r0[b] + top[b]) / c[b])
+    lo = max(min(lo, hi), 0.0)
+    if _spent(c, r0, top, sizes, hi) < samples:
+        return hi
+    for _ in range(BRACKET_HALVINGS):  # _spent(lo) < samples <= _spent(hi)
+        mid = 0.5 * (lo + hi)
+        if _spent(c, r0, top, sizes, mid) >= samples:
+            hi = mid
+        else:
+            lo = mid
+    inside = 0
+    for b in range(n):
+        for k in (r0[b] / c[b], (r0[b] + top[b]) / c[b]):
+            if lo < k < hi:
+                inside += 1
+    knots = np.empty(inside + 1)
+    j = 0
+    for b in range(n):
+        for k in (r0[b] / c[b], (r0[b] + top[b]) / c[b]):
+            if lo < k < hi:
+                knots[j] = k
+                j += 1
+    knots[inside] = hi
+    knots.sort()
+    u, spent = lo, _spent(c, r0, top, sizes, lo)
+    for k in knots:  # linear between consecutive knots
+        now = _spent(c, r0, top, sizes, k)
+        if now >= samples:
+            return u + (k - u) * (samples - spent) / max(now - spent, 1e-300)
+        u, spent = k, now
+    return hi
 
 
 def solve_allocation_np(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: np.ndarray, samples: float) -> float:
@@ -134,10 +167,15 @@ def _axis_density(extra: np.ndarray, sizes: np.ndarray, axis: int, floor: float,
     n = smooth.shape[0]
     out = np.empty(n)
     total = 0.0
-    for k in range(n):
+    j0 = 0
+    for k in range(n):  # each row's weights are one run of positive ones, starting further on
+        while j0 < nb - 1 and smooth[k, j0] == 0.0:
+            j0 += 1
         acc = 0.0
-        for j in range(nb):
+        j = j0
+        while j < nb and smooth[k, j] != 0.0:  # the zeros around the run add nothing
             acc += smooth[k, j] * per_block[j]
+            j += 1
         out[k] = acc
         total += acc
     mean = total / n
@@ -204,8 +242,9 @@ def plan_positions(
     ``sizes`` px: per axis the allocation's marginal smoothed by ``smooth_x`` / ``smooth_y``
     (:func:`smoothing_matrix`) and floored at ``floor`` x its mean, then its inverse cumulative
     warp (:func:`rl.adaptive.warped_path`'s arithmetic; all zeros: no warp). Only the first
-    ``first`` base positions are warped here: :func:`plan_rest` warps the others (each
-    position's warp is its own, so the beam can scan the first ones meanwhile)."""
+    ``first`` base positions are warped (and their flags copied) here: :func:`plan_rest` does
+    the others (each position's warp is its own, so the beam can scan the first ones
+    meanwhile)."""
     w, h = smooth_x.shape[0], smooth_y.shape[0]
     dx = _axis_density(extra, sizes, 0, floor, smooth_x)
     dy = _axis_density(extra, sizes, 1, floor, smooth_y)
@@ -216,16 +255,26 @@ def plan_positions(
     pos[0, 0], pos[0, 1], off[0] = start[0], start[1], True
     pos[1 : 1 + k, 0] = _warp_axis(np.ascontiguousarray(base[:k, 0]), dx, w)
     pos[1 : 1 + k, 1] = _warp_axis(np.ascontiguousarray(base[:k, 1]), dy, h)
-    off[1:] = blanked
+    off[1 : 1 + k] = blanked[:k]
     return pos, off, dx, dy
 
 
 @njit(cache=True, nogil=True)
-def plan_rest(pos: np.ndarray, base: np.ndarray, dx: np.ndarray, dy: np.ndarray, first: int) -> None:
-    """Warp the base positions from ``first`` on into ``pos`` (after :func:`plan_positions`)."""
+def plan_rest(
+    pos: np.ndarray,
+    off: np.ndarray,
+    base: np.ndarray,
+    blanked: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    first: int,
+) -> None:
+    """Warp the base positions from ``first`` on into ``pos`` and copy their ``blanked`` flags
+    into ``off`` (after :func:`plan_positions`, with its ``pos``, ``off``, ``dx``, ``dy``)."""
     m = base.shape[0]
     k = min(max(first, 0), m)
     if k < m:
+        off[1 + k :] = blanked[k:]
         pos[1 + k :, 0] = _warp_axis(np.ascontiguousarray(base[k:, 0]), dx, dx.shape[0])
         pos[1 + k :, 1] = _warp_axis(np.ascontiguousarray(base[k:, 1]), dy, dy.shape[0])
 
@@ -311,5 +360,5 @@ def warm() -> None:
     smooth = smoothing_matrix(64, 32, np.array([0.25, 0.5, 0.25]))
     base, off = np.zeros((2, 2)), np.zeros(2, dtype=np.bool_)
     base.flags.writeable = off.flags.writeable = False  # as rl.adaptive.base_path hands them out
-    pos, _, dx, dy = plan_positions(extra, sizes, 0.3, smooth, smooth, base, off, np.zeros(2), 1)
-    plan_rest(pos, base, dx, dy, 1)
+    pos, flags, dx, dy = plan_positions(extra, sizes, 0.3, smooth, smooth, base, off, np.zeros(2), 1)
+    plan_rest(pos, flags, base, off, dx, dy, 1)

@@ -600,7 +600,7 @@ class AdaptiveScan:
             line,
         )
         decided = time.perf_counter()
-        plan_rest(pos, base, dx, dy, line)
+        plan_rest(pos, blanked, base, off, dx, dy, line)
         if start is None:
             path = ScanPath(self.name, shape, pos[1:], blanked[1:], params={"base": self.commit_kind})
         else:  # a blanked jump from where the beam is (the scanner adds its settling)
@@ -723,7 +723,7 @@ STRATEGIES.register(
     "survey-fast",
     _survey_fast,
     help="survey with the error predicted from the survey samples' variance, no completion "
-    "(decides within a line, 256 to 2048 px)",
+    "(decides within a line, 256 to 4096 px)",
 )
 STRATEGIES.register_prefix("survey-fast", _survey_fast, arg="SHARE", help="survey-fast, the survey SHARE of the time")
 STRATEGIES.register("greedy", _greedy, help="greedy expected error reduction: a 0.15 survey, then 4 rounds")

@@ -46,7 +46,7 @@ def test_plan_positions_then_plan_rest_is_warped_path_after_a_jump() -> None:
         extra = rng.random(sizes.shape) * (rng.random(sizes.shape) > 0.3) * (variant > 0)
         base, off = base_path(shape, 4000, "spiral", variant)
         pos, blanked, dx, dy = plan_positions(extra, sizes, 0.3, *_smoothing(shape), base, off, start, 100 * variant)
-        plan_rest(pos, base, dx, dy, 100 * variant)  # the rest, warped after the first 0-300
+        plan_rest(pos, blanked, base, off, dx, dy, 100 * variant)  # the rest, warped after the first 0-300
         dx = _marginal(extra, sizes, 0, shape[1], 0.3) if variant else np.ones(shape[1])
         dy = _marginal(extra, sizes, 1, shape[0], 0.3) if variant else np.ones(shape[0])
         ref = warped_path(shape, dx, dy, 4000, start=start, variant=variant)
@@ -81,3 +81,19 @@ def test_block_variance_takes_the_dose_noise_out() -> None:
     assert err[0, 1] == pytest.approx(0.09, rel=0.05)  # (0.8 - 0.2)^2 / 4
     assert err[0, 0] < 0.01 * err[0, 1]
     np.testing.assert_allclose(density, stats[0].reshape(1, 2) / 1024.0)
+
+
+def test_allocation_solve_is_exact_with_many_blocks_and_repeated_knots() -> None:
+    """A thousand blocks, half of them alike (the floored error gives many equal knots): the
+    bracketed solve spends exactly the samples, as the NumPy twin's sweep does."""
+    rng = np.random.default_rng(4)
+    n = 1024
+    c = np.where(np.arange(n) % 2 == 0, 0.3, rng.random(n) + 0.01)
+    r0 = np.where(np.arange(n) % 2 == 0, 0.05, rng.random(n) * 0.1)
+    top = np.full(n, 3.0)
+    sizes = np.full(n, 1024.0)
+    for samples in (10.0, 1e5, 3e6, (top * sizes).sum() * 0.999):
+        u = solve_allocation(c, r0, top, sizes, samples)
+        spent = (np.clip(c * u - r0, 0, top) * sizes).sum()
+        assert spent == pytest.approx(samples, rel=1e-9)
+        assert u == pytest.approx(solve_allocation_np(c, r0, top, sizes, samples), rel=1e-9)
