@@ -19,10 +19,11 @@ predict them (:class:`TuningSetting` has the numbers):
    did is in :attr:`AdaptedCompleter.last_tuning`.
 4. The tuned copy completes the whole scan, tiled as the shipped generator is.
 
-The tuning's cost is set by the setting, not the image size: 60 steps on 256 px crops and 9 splits take
-about 5 s a scan on 2 CPU cores (the default completer takes 0.8 s). It runs on the base
-generator's device, so on CUDA where there is a GPU (not measured: the project's machine has
-none). Each scan is tuned afresh; the shipped weights never change. Same seed, same numbers.
+The tuning's cost is set by the setting more than by the image: 60 steps on 256 px crops and 9
+splits take 5-7 s a 512 px scan on 2 CPU cores (the default completer takes 0.8-0.9 s). It
+runs on the base generator's device, so on CUDA where there is a GPU (not measured: the
+project's machine has none). Each scan is tuned afresh; the shipped weights never change.
+Same seed, same numbers.
 
 Within :meth:`AdaptedCompleter.session`, the first tuning is kept and used again for a later
 scan that holds all of its samples (with the same values) and at most twice as many. The
@@ -159,7 +160,7 @@ class AdaptedCompleter(Completer):
     name = "gan-adapt"
     summary = (
         "gan-prism fine-tuned on each scan: 60 steps of predicting held-out samples of the scan itself, "
-        "then the completion (about 5 s per scan on 2 CPU cores)"
+        "then the completion (5-7 s per 512 px scan on 2 CPU cores)"
     )
 
     def __init__(self, base: NeuralCompleter, setting: TuningSetting | None = None, name: str = "gan-adapt") -> None:

@@ -126,7 +126,7 @@ register_completer(
     "auto-adapt",
     lambda arg, device, precision: _auto(device, precision, adapt=True),
     family="neural",
-    help="auto with gan-adapt in place of gan-prism: the generator tuned on each scan first (slower: about 6 s "
+    help="auto with gan-adapt in place of gan-prism: the generator tuned on each scan first (slower: about 7 s "
     "per 512 px scan on 2 CPU cores)",
 )
 COMPLETERS.register_pattern(
