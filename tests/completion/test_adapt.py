@@ -145,3 +145,16 @@ def test_registered_names() -> None:
     assert isinstance(auto, ValidatedChoice) and auto.name == "auto-adapt"
     assert isinstance(auto.candidates["gan-adapt"], AdaptedCompleter)
     assert auto.on_lines == ("gan-adapt", "harmonic-binned")
+
+
+def test_an_image_larger_than_the_window_and_the_tiles() -> None:
+    """Splits cut from windows, steps on crops of them, the tuned copy run tile by tile."""
+    torch.manual_seed(0)
+    g = Generator(width=4)
+    base = NeuralCompleter(g, device="cpu", name="tiny", precision="float32", tile=64, overlap=8)
+    v, m, _ = _scan(144)
+    setting = TuningSetting(steps=4, check_every=2, splits=3, window=96, crop=48, tile=8)
+    out = AdaptedCompleter(base, setting).complete(v, m)
+    again = AdaptedCompleter(base, setting).complete(v, m)
+    assert out.shape == (144, 144) and np.isfinite(out).all() and np.array_equal(out, again)
+    assert np.all((out >= 0) & (out <= 1))
