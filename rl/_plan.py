@@ -103,22 +103,16 @@ def solve_allocation(c: np.ndarray, r0: np.ndarray, top: np.ndarray, sizes: np.n
             hi = mid
         else:
             lo = mid
-    inside = 0
-    for b in range(n):
-        for k in (r0[b] / c[b], (r0[b] + top[b]) / c[b]):
-            if lo < k < hi:
-                inside += 1
-    knots = np.empty(inside + 1)
+    knots = np.empty(2 * n + 1)  # the knots left inside the bracket, then its end
     j = 0
     for b in range(n):
         for k in (r0[b] / c[b], (r0[b] + top[b]) / c[b]):
             if lo < k < hi:
                 knots[j] = k
                 j += 1
-    knots[inside] = hi
-    knots.sort()
+    knots[j] = hi
     u, spent = lo, _spent(c, r0, top, sizes, lo)
-    for k in knots:  # linear between consecutive knots
+    for k in np.sort(knots[: j + 1]):  # linear between consecutive knots
         now = _spent(c, r0, top, sizes, k)
         if now >= samples:
             return u + (k - u) * (samples - spent) / max(now - spent, 1e-300)
