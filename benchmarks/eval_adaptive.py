@@ -3,13 +3,13 @@
 Run: ``pstem eval adaptive``. For each class of :data:`CLASSES` (held-out synthetic specimens
 of one scene each; ``real``: the cached real frames of ``pstem data fetch``, when present), each
 budget (the scan time of a spiral at the coverage, typical physics) and each completer, every
-fixed path of ``fixed`` is scanned at the coverage that takes the same time
-(:func:`rl.equal_time.fixed_scan`) and every strategy of ``strategies`` spends the same time; the
-dose per sample is the same for all, so a scan's electrons go as its beam-on ticks: none spends
-more than the serpentine (beam on throughout); the spiral blanks the corners it passes outside
-the field and spends less. The specimens' noise-free
-images are scanned (the dose noise is the only noise) and the truth is the noise-free image;
-a real frame is its own truth.
+fixed path of ``fixed`` is scanned at the density that takes the same time
+(:func:`rl.equal_time.fixed_scan`; ``KIND@STEP`` at a step of STEP px per tick) and every
+strategy of ``strategies`` spends the same time; the dose per sample is the same for all, so a
+scan's electrons go as its beam-on ticks: none spends more than the serpentine (beam on
+throughout); the spiral blanks the corners it passes outside the field and spends less. The
+specimens' noise-free images are scanned (the dose noise is the only noise) and the truth is
+the noise-free image; a real frame is its own truth.
 
 The figure, per class: each strategy's MSE over the MSE of the **best fixed path for that
 class** (the kind with the lowest mean MSE over the class's specimens, so the yardstick is
@@ -41,7 +41,7 @@ from completion.device import set_threads
 from completion.metrics import column_recall, defect_recall, mse, ratio_ci, touched_defects
 from completion.registry import COMPLETERS, get_completer
 from rl.adaptive import Budget
-from rl.equal_time import fixed_scan
+from rl.equal_time import fixed_scan, split_step
 from scanpaths.common import coverage_label, parse_coverage, write_text_atomic
 from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.seeds import BENCHMARK
@@ -77,7 +77,9 @@ class AdaptiveFigures:
         classes: specimen classes: lattice, defects, nanoparticle, edge, low-mag, and real (the cached
             frames of pstem data fetch).
         coverages: budgets, as the coverage whose spiral takes the scan time.
-        fixed: fixed path kinds, each at the coverage that takes the budget's time.
+        fixed: fixed paths, each at the density that takes the budget's time: path kinds
+            (moving about 1 px per tick) and ``KIND@STEP`` (``STEP`` px per tick: lines
+            closer, samples further apart along them; :func:`rl.equal_time.split_step`).
         strategies: adaptive strategies (registered scan strategies; survey-flat is the control
             that scans the same way without looking).
         completers: completers every scan is completed with.
@@ -93,7 +95,18 @@ class AdaptiveFigures:
     size: int = 256
     classes: tuple[str, ...] = (*CLASSES, "real")
     coverages: tuple[float, ...] = (1 / 20, 1 / 50)
-    fixed: tuple[str, ...] = ("spiral", "squircle", "lissajous", "grid", "serpentine", "raster")
+    fixed: tuple[str, ...] = (
+        "spiral",
+        "squircle",
+        "lissajous",
+        "grid",
+        "serpentine",
+        "raster",
+        "lissajous@2",
+        "lissajous@3",
+        "squircle@2",
+        "serpentine@2",
+    )
     strategies: tuple[str, ...] = ("survey", "survey-fast", "greedy", "survey-flat")
     completers: tuple[str, ...] = ("gan-mse",)
     dose: float = 100.0
@@ -119,8 +132,8 @@ class AdaptiveFigures:
                 choices = ", ".join([*CLASSES, "real"])
                 raise ConfigError("classes", f"holds an unknown class {c!r}; choose from {choices}")
         for k in out.fixed:
-            if k not in scanpaths.PATH_KINDS:
-                raise ConfigError("fixed", f"holds an unknown path kind {k!r}")
+            with field_errors("fixed", "fixed path "):
+                split_step(k)
         for s in out.strategies:
             with field_errors("strategies", "strategy "):
                 STRATEGIES.resolve(s)
@@ -392,6 +405,36 @@ def _feature_scores(est: np.ndarray, mask: np.ndarray, spec: scanpaths.specimens
     return out
 
 
+def _ratio_rows(
+    cfg: AdaptiveFigures, classes: list[str], by: dict[tuple[str, str, str, str], dict[str, float]], fixed_kinds: tuple
+) -> list[str]:
+    """One table row per class x budget x completer: the best of ``fixed_kinds`` and each
+    strategy's ratio to it with its paired interval."""
+    out = []
+    for cls in classes:
+        for cov in (coverage_label(c) for c in cfg.coverages):
+            for m in cfg.completers:
+                fixed = {k: by[(cls, cov, m, k)] for k in fixed_kinds if (cls, cov, m, k) in by}
+                if not fixed:
+                    continue
+                best = min(fixed, key=lambda k: float(np.mean(list(fixed[k].values()))))
+                ids = sorted(fixed[best])
+                b = np.array([fixed[best][i] for i in ids])
+                cells = []
+                for s in cfg.strategies:
+                    got = by.get((cls, cov, m, s), {})
+                    a = np.array([got.get(i, math.nan) for i in ids])
+                    if len(ids) > 1:
+                        r, lo, hi = ratio_ci(a, b)
+                        cells.append(f"{r:.2f} [{lo:.2f}, {hi:.2f}]")
+                    else:
+                        cells.append(f"{a.mean() / b.mean():.2f}")
+                out.append(
+                    f"| {cls} | {len(ids)} | {cov} | {m} | {best} ({b.mean() * 1e4:.1f}) | " + " | ".join(cells) + " |"
+                )
+    return out
+
+
 def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elapsed_s: float) -> str:
     """The Markdown of ``rows`` (see the module docstring)."""
     preset = scanpaths.get_preset(cfg.preset)
@@ -413,7 +456,8 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         f"{cfg.size} px fields, {cfg.preset} physics, {cfg.dose:g} electrons per sample (Poisson), equal scan time: "
         "every scan spends the time a spiral at the coverage takes. Synthetic specimens are scanned noise-free and "
         "scored against the noise-free image; real frames against themselves. The best fixed path is the kind "
-        f"(of {', '.join(cfg.fixed)}) with the lowest mean MSE over the class, chosen with hindsight. Ratio: mean "
+        f"(of {', '.join(cfg.fixed)}) with the lowest mean MSE over the class, chosen with hindsight; KIND@STEP "
+        "moves STEP px per tick (a Lissajous: at most), its lines that much closer. Ratio: mean "
         "MSE of the strategy / of the best fixed path, paired bootstrap 95 % interval over specimens.",
         "",
         "| class | n | budget | completer | best fixed (MSE x1e4) | "
@@ -421,27 +465,20 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         + " |",
         "|---|---|---|---|---|" + "---|" * len(cfg.strategies),
     ]
-    for cls in classes:
-        for cov in (coverage_label(c) for c in cfg.coverages):
-            for m in cfg.completers:
-                fixed = {k: by[(cls, cov, m, k)] for k in cfg.fixed if (cls, cov, m, k) in by}
-                if not fixed:
-                    continue
-                best = min(fixed, key=lambda k: float(np.mean(list(fixed[k].values()))))
-                ids = sorted(fixed[best])
-                b = np.array([fixed[best][i] for i in ids])
-                cells = []
-                for s in cfg.strategies:
-                    got = by.get((cls, cov, m, s), {})
-                    a = np.array([got.get(i, math.nan) for i in ids])
-                    if len(ids) > 1:
-                        r, lo, hi = ratio_ci(a, b)
-                        cells.append(f"{r:.2f} [{lo:.2f}, {hi:.2f}]")
-                    else:
-                        cells.append(f"{a.mean() / b.mean():.2f}")
-                lines.append(
-                    f"| {cls} | {len(ids)} | {cov} | {m} | {best} ({b.mean() * 1e4:.1f}) | " + " | ".join(cells) + " |"
-                )
+    lines += _ratio_rows(cfg, classes, by, cfg.fixed)
+    plain = tuple(k for k in cfg.fixed if "@" not in k)
+    if plain and len(plain) < len(cfg.fixed):
+        lines += [
+            "",
+            "The same against the best fixed path of those moving about 1 px per tick "
+            f"({', '.join(plain)}): the yardstick before stepped paths were measured.",
+            "",
+            "| class | n | budget | completer | best 1 px fixed (MSE x1e4) | "
+            + " | ".join(f"{describe(s)}: ratio [95 %]" for s in cfg.strategies)
+            + " |",
+            "|---|---|---|---|---|" + "---|" * len(cfg.strategies),
+        ]
+        lines += _ratio_rows(cfg, classes, by, plain)
     lines += [
         "",
         "Every fixed path, mean MSE x1e4 (the best in bold):",

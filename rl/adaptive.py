@@ -70,13 +70,13 @@ from scipy import ndimage
 from completion.base import Completer
 from completion.registry import get_completer
 from scanpaths.errors import InputError, check_number
-from scanpaths.paths import ScanPath, make_path, sample_path
+from scanpaths.paths import PATH_KINDS, ScanPath, make_path, sample_path
 from scanpaths.physics import Preset, get_preset
 from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
 from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, plan_rest, smoothing_matrix, warm
-from .equal_time import coverage_for_time
+from .equal_time import coverage_for_time, density_for_time
 
 __all__ = [
     "ALPHA",
@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_SURVEY",
     "GREEDY_ROUNDS",
     "SAMPLES",
+    "SURVEY_STEP",
     "AdaptiveScan",
     "Budget",
     "GreedyERD",
@@ -113,6 +114,10 @@ MAX_SURVEY = 0.6
 COMMIT_KIND = "spiral"
 #: The kind the survey scans.
 SURVEY_KIND = "lissajous"
+#: The survey's step along its path, px per tick at most (``lissajous@3``; a Lissajous drive is
+#: fastest at the centre): where the survey's time is too short for one figure at this step, it
+#: moves at about 1 px per tick.
+SURVEY_STEP = 3.0
 #: The completer that predicts the error (fast: it runs once per decision).
 ESTIMATOR = "gan-mse"
 #: The estimator name of the error predicted from the samples alone (:meth:`AdaptiveScan.sample_variance`).
@@ -245,15 +250,21 @@ def _variant(pos: np.ndarray, shape: tuple[int, int], variant: int) -> np.ndarra
 
 @lru_cache(maxsize=16)
 def base_path(
-    shape: tuple[int, int], ticks: int, kind: str = COMMIT_KIND, variant: int = 0
+    shape: tuple[int, int], ticks: int, kind: str = COMMIT_KIND, variant: int = 0, step: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """The path :func:`warped_path` warps, before the warp: (N, 2) positions px and (N,) bool
     blanked (a spiral's arcs outside the field, blanked as the fixed spiral's are), N at most
-    ``ticks``: the ``kind`` path (of ``variant``) of the coverage that just fills the ticks.
-    It depends on nothing the scan has seen, so a strategy makes it before its decision
-    (cached; read-only arrays)."""
+    ``ticks``: the ``kind`` path (of ``variant``) of the coverage that just fills the ticks,
+    moving about 1 px per tick, or about ``step`` px per tick (:func:`_stepped`: lines ``step``
+    times closer, samples ``step`` px apart along them). It depends on nothing the scan has
+    seen, so a strategy makes it before its decision (cached; read-only arrays)."""
     h, w = shape
     ticks = max(int(ticks), 0)
+    if step != 1.0:
+        made = _stepped(kind, (w, h) if variant % 2 else shape, ticks, step)
+        base, off = _variant(made.positions, shape, variant)[:ticks].copy(), made.blanked[:ticks].copy()
+        base.flags.writeable = off.flags.writeable = False
+        return base, off
     cov = min(0.5, max(0.005, ticks / (h * w)))
     base, off = np.zeros((0, 2)), np.zeros(0, bool)
     for _ in range(8):  # the base coverage whose path just covers the ticks
@@ -265,6 +276,50 @@ def base_path(
     base, off = base[:ticks].copy(), off[:ticks].copy()
     base.flags.writeable = off.flags.writeable = False
     return base, off
+
+
+def _stepped(kind: str, shape: tuple[int, int], ticks: int, step: float) -> ScanPath:
+    """The ``kind`` path (a kind with a ``spacing`` or ``lobes``) of about ``ticks`` positions
+    moving about ``step`` px per tick (a Lissajous: at most, as its sine drive does): the densest
+    whose positions do not exceed the ticks, then its step lowered (by less than a line's worth)
+    so that they fill them."""
+    density = PATH_KINDS[kind].density
+    if ticks < 2:
+        return make_path(
+            kind, shape, seed=0, **({"spacing": 2.0 * max(shape)} if "spacing" in density else {"lobes": 1}), step=step
+        )
+
+    def build(p: float, st: float) -> ScanPath:
+        return make_path(
+            kind, shape, seed=0, step=st, **({"spacing": p} if "spacing" in density else {"lobes": int(p)})
+        )
+
+    if "spacing" in density:  # positions fall as the spacing grows
+        lo, hi = 0.5, 2.0 * max(shape)
+        for _ in range(40):
+            mid = math.sqrt(lo * hi)
+            if len(build(mid, step).positions) <= ticks:
+                hi = mid
+            else:
+                lo = mid
+            if hi / lo < 1.002:
+                break
+        p = hi
+    elif "lobes" in density:
+        fits, over = 1, 2
+        while len(build(over, step).positions) <= ticks:
+            fits, over = over, over * 2
+        while over - fits > 1:
+            mid = (fits + over) // 2
+            if len(build(mid, step).positions) <= ticks:
+                fits = mid
+            else:
+                over = mid
+        p = fits
+    else:
+        raise InputError(f"a {kind} path takes no step (only kinds with a spacing or lobes do)")
+    made = build(p, step)
+    return build(p, step * min(1.0, len(made.positions) / ticks))
 
 
 def warped_path(
@@ -357,6 +412,7 @@ class _Adaptive(Strategy):
         self.survey_share = check_number(survey, "survey share", 0.0, 1.0, low_open=True, high_open=True)
         self.rounds = rounds
         self.survey_kind = SURVEY_KIND
+        self.survey_step = SURVEY_STEP
         self.commit_kind = COMMIT_KIND
         self.estimate_scale = 1  # > 1: the estimator sees the scan binned (quicker decisions)
         self.deadline_s = None if deadline_s is None else check_number(deadline_s, "decision deadline (s)", 0.0, 1e6)
@@ -404,6 +460,7 @@ class _Adaptive(Strategy):
             rounds=self.rounds,
             commit_kind=self.commit_kind,
             name=self.name,
+            survey_step=self.survey_step,
         )
         while not run.done:
             t0 = time.perf_counter()
@@ -463,15 +520,18 @@ class AdaptiveScan:
         rounds: int = 1,
         commit_kind: str = COMMIT_KIND,
         name: str = "adaptive",
+        survey_step: float = 1.0,
+        commit_step: float = 1.0,
     ) -> None:
         self.preset = get_preset(preset)
         self.shape: tuple[int, int] = image.shape  # type: ignore[assignment]
         self.budget = budget
         self.rounds = rounds
         self.commit_kind = commit_kind
+        self.commit_step = float(commit_step)  # a strategy may change it after the survey
         self.name = name
         self.scanner = Scanner(image, self.preset, dose=budget.dose, seed=seed, ticks=budget.ticks(self.preset))
-        survey = _survey_path(survey_kind, self.shape, survey_share * budget.time_s, self.preset)
+        survey = _survey_path(survey_kind, self.shape, survey_share * budget.time_s, self.preset, survey_step)
         if scan_time(survey, self.preset) > MAX_SURVEY * budget.time_s:
             h, w = self.shape
             raise InputError(
@@ -573,7 +633,7 @@ class AdaptiveScan:
         hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
         ticks = int(share / preset.dwell_s) - hold
         # made while the survey was scanned: they depend on nothing seen
-        base, off = base_path(shape, ticks, self.commit_kind, self.round)
+        base, off = base_path(shape, ticks, self.commit_kind, self.round, self.commit_step)
         smooth_x, smooth_y = _smoothing(shape)
         planning = time.perf_counter()
         if blocks is None and err is not None:
@@ -630,10 +690,15 @@ class AdaptiveScan:
         )
 
 
-def _survey_path(kind: str, shape: tuple[int, int], time_s: float, preset: Preset) -> ScanPath:
-    """The ``kind`` path that takes ``time_s``, or its sparsest version where even
-    that takes longer (the survey then takes more than its share; the scan's ``survey_s`` says
-    how much)."""
+def _survey_path(kind: str, shape: tuple[int, int], time_s: float, preset: Preset, step: float = 1.0) -> ScanPath:
+    """The ``kind`` path that takes ``time_s`` (moving ``step`` px per tick where it can), or its
+    sparsest version where even that takes longer (the survey then takes more than its share;
+    the scan's ``survey_s`` says how much)."""
+    if step != 1.0:
+        try:
+            return make_path(kind, shape, seed=0, **density_for_time(kind, shape, preset, time_s, step))
+        except InputError:
+            pass  # too short a time for this step: the survey at coverage, below
     try:
         return sample_path(kind, shape, coverage_for_time(kind, shape, preset, time_s), 0)
     except InputError:
@@ -712,7 +777,9 @@ def _greedy(arg: str | None, _base: Path) -> Strategy:
 
 
 STRATEGIES.register(
-    "survey", _survey, help="a Lissajous survey (0.3 of the time), then a spiral warped to the predicted error"
+    "survey",
+    _survey,
+    help="a Lissajous survey (lissajous@3, 0.3 of the time), then a spiral warped to the predicted error",
 )
 STRATEGIES.register_prefix("survey", _survey, arg="SHARE", help="survey then commit, the survey SHARE of the time")
 STRATEGIES.register(

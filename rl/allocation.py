@@ -51,6 +51,7 @@ from .adaptive import (
     ESTIMATOR,
     GREEDY_ROUNDS,
     GREEDY_SURVEY,
+    SURVEY_STEP,
     AdaptiveScan,
     Budget,
     GreedyERD,
@@ -124,6 +125,7 @@ class AllocationEnv(gym.Env):  # type: ignore[type-arg]
             survey_share=GREEDY_SURVEY,
             rounds=GREEDY_ROUNDS,
             name="greedy-rl",
+            survey_step=SURVEY_STEP,
         )
         self._err, filled, _ = self._run.predict(self.estimator)
         self._before = self._error(filled)

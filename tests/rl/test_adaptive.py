@@ -208,3 +208,31 @@ def test_block_statistics_added_as_samples_arrive_are_those_of_every_sample() ->
         want = block_variance(stats, 100.0, run.sizes)
         got = run.sample_variance()
         assert len(run.records) >= 2 and all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+@pytest.mark.parametrize(("kind", "step"), [("spiral", 1.5), ("squircle", 2.0), ("lissajous", 3.0)])
+def test_a_stepped_base_path_fills_the_ticks_at_about_its_step(kind: str, step: float) -> None:
+    from rl.adaptive import base_path
+
+    pos, off = base_path((128, 128), 2000, kind, 1, step)
+    assert len(pos) == len(off) == 2000 and not pos.flags.writeable
+    moves = np.hypot(*np.diff(pos, axis=0).T)
+    assert moves.max() <= step * (1 + 1e-6)  # a Lissajous: at most (its drive is fastest at the centre)
+    assert moves.max() >= step / 1.5  # lowered only to fill the ticks with whole lines
+    on = pos[~off]  # beyond the field the beam is blanked (a spiral's arcs, a squircle's corners)
+    assert ((on >= -0.5) & (on <= 127.5)).all()
+
+
+def test_the_survey_moves_at_its_step_where_its_time_allows() -> None:
+    from rl.adaptive import SURVEY_STEP, AdaptiveScan
+
+    image = np.random.default_rng(0).random((128, 128))
+    shape = image.shape
+    run = AdaptiveScan(image, Budget.of_coverage(shape, 0.1, "typical"), "typical", 0, survey_step=SURVEY_STEP)
+    moves = np.hypot(*np.diff(run.records[0].commanded, axis=0).T)
+    assert SURVEY_STEP / 1.25 <= moves[moves < 2 * SURVEY_STEP].max() <= SURVEY_STEP * (1 + 1e-6)
+    # too short for one figure at the step: the survey at coverage, as with no step
+    short = Budget.of_coverage(shape, 0.005, "typical")
+    a = AdaptiveScan(image, short, "typical", 0, survey_step=SURVEY_STEP).records[0].commanded
+    b = AdaptiveScan(image, short, "typical", 0).records[0].commanded
+    assert np.array_equal(a, b)
