@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import scanpaths
 from benchmarks import plotting
 from benchmarks.panels import paths_panel, specimen_gallery
+from rl.equal_time import fixed_path, split_step
 from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
 
@@ -69,8 +71,14 @@ def _specimens(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.synthetic is None):
         raise InputError("give either an IMAGE file or --synthetic SIZE")
-    if args.path not in scanpaths.PATH_KINDS:
-        raise InputError(f"--path must be one of {_kinds_help()}; got {args.path!r}")
+    stepped = "@" in args.path
+    if stepped:
+        try:
+            split_step(args.path)
+        except InputError as exc:
+            raise InputError(f"--path: {exc}") from None
+    elif args.path not in scanpaths.PATH_KINDS:
+        raise InputError(f"--path must be one of {_kinds_help()}, or KIND@STEP; got {args.path!r}")
     preset = scanpaths.get_preset(args.preset)
     if args.image is not None:
         frame = scanpaths.io.read_image(
@@ -99,7 +107,13 @@ def _simulate(args: argparse.Namespace) -> int:
         if args.waypoints is None:
             raise InputError("--path waypoints needs --waypoints FILE.npy holding a (K, 2) array of (x, y) px")
         extra["waypoints"] = np.load(args.waypoints, allow_pickle=False)
-    path = scanpaths.make_path(args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra)
+    if stepped:  # the time a spiral at the coverage takes, at the dwell the scan will have
+        timed = preset if args.dwell is None else dataclasses.replace(preset, dwell_s=args.dwell)
+        budget_s = scanpaths.scan_time(scanpaths.make_path("spiral", image.shape, coverage=args.coverage), timed)
+        path = fixed_path(args.path, image.shape, budget_s, timed, seed=args.seed)
+        print(f"{args.path}: the {budget_s * 1e3:.3g} ms a spiral at coverage {args.coverage:g} takes")
+    else:
+        path = scanpaths.make_path(args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra)
     scan = scanpaths.simulate(
         image, path, preset=preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell, pixel_size_nm=pixel_nm
     )
@@ -205,7 +219,12 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
             "size, where the file has one, sets the jitter and drift in px",
         )
         p.add_argument("--synthetic", type=int, metavar="SIZE", help="scan a synthetic SIZE x SIZE specimen instead")
-        p.add_argument("--path", default="spiral", help=f"path kind: {_kinds_help()}")
+        p.add_argument(
+            "--path",
+            default="spiral",
+            help=f"path kind: {_kinds_help()}; or KIND@STEP (e.g. lissajous@3): the kind moving STEP px per "
+            "tick, its lines that much closer, in the time a spiral at --coverage takes",
+        )
         p.add_argument("--waypoints", type=Path, help="for --path waypoints: .npy with a (K, 2) array of (x, y) px")
         p.add_argument("--coverage", type=coverage, default=0.05, help="fraction scanned (default 0.05)")
         p.add_argument("--preset", default="typical", help=f"physics preset: {presets}")

@@ -51,6 +51,20 @@ def test_simulate_a_synthetic_specimen(tmp_path: Path, cli: Cli) -> None:
     assert "lissajous at coverage" in run.out
 
 
+def test_simulate_a_stepped_path_in_a_spirals_time(tmp_path: Path, cli: Cli) -> None:
+    import scanpaths
+
+    out = tmp_path / "scan.npz"
+    run = cli("simulate", "--synthetic", "96", "--path", "lissajous@3", "--coverage", "1/20", "-o", out)
+    assert run.code == 0, run.err
+    spiral_s = scanpaths.scan_time(scanpaths.make_path("spiral", (96, 96), coverage=0.05), "typical")
+    with np.load(out) as z:
+        assert 0.97 * spiral_s <= float(z["time_s"]) <= spiral_s * (1 + 1e-9)
+        moves = np.hypot(*np.diff(z["commanded"].astype(np.float64), axis=0).T)
+        assert 2.4 <= moves.max() <= 3.0 + 1e-3  # lines closer, samples up to 3 px apart along them
+    assert "lissajous@3: the" in run.out
+
+
 def test_simulate_a_user_image_with_waypoints(tmp_path: Path, cli: Cli) -> None:
     img = np.random.default_rng(0).random((40, 50))
     np.save(tmp_path / "img.npy", img)
@@ -84,6 +98,8 @@ def test_presets_lists_every_preset(cli: Cli) -> None:
         (["simulate"], "give either an IMAGE file or --synthetic"),
         (["simulate", "--synthetic", "64", "--path", "zigzag"], "--path must be one of"),
         (["simulate", "--synthetic", "64", "--path", "waypoints"], "needs --waypoints"),
+        (["simulate", "--synthetic", "64", "--path", "lissajous@x"], "--path: the step of 'lissajous@x' must be"),
+        (["simulate", "--synthetic", "64", "--path", "random@2"], "--path: a random path takes no step"),
         (["simulate", "--synthetic", "64", "--dose", "-1"], "dose must be in"),
         (["specimens", "-n", "0"], "-n must be in [1, 64]"),
     ],
