@@ -12,7 +12,6 @@ import numpy as np
 import scanpaths
 from benchmarks import plotting
 from benchmarks.panels import paths_panel, specimen_gallery
-from rl.equal_time import fixed_path, split_step
 from scanpaths.common import atomic_write
 from scanpaths.errors import InputError
 
@@ -73,6 +72,8 @@ def _simulate(args: argparse.Namespace) -> int:
         raise InputError("give either an IMAGE file or --synthetic SIZE")
     stepped = "@" in args.path
     if stepped:
+        from rl.equal_time import fixed_path, split_step  # here: rl loads torch, which --help need not
+
         try:
             split_step(args.path)
         except InputError as exc:
@@ -115,7 +116,14 @@ def _simulate(args: argparse.Namespace) -> int:
     else:
         path = scanpaths.make_path(args.path, image.shape, coverage=args.coverage, seed=args.seed, **extra)
     scan = scanpaths.simulate(
-        image, path, preset=preset, dose=args.dose, seed=args.seed, dwell_s=args.dwell, pixel_size_nm=pixel_nm
+        image,
+        path,
+        preset=preset,
+        dose=args.dose,
+        seed=args.seed,
+        dwell_s=args.dwell,
+        pixel_size_nm=pixel_nm,
+        register=args.register,
     )
     prepare(args.out)
     with atomic_write(args.out) as fh:  # to a file object: the name given, no ".npz" appended
@@ -230,6 +238,13 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", default="typical", help=f"physics preset: {presets}")
         p.add_argument("--dose", type=float, help="electrons per sample for Poisson noise (default: none)")
         p.add_argument("--dwell", type=float, help="dwell time per sample in s (default: the preset's)")
+        p.add_argument(
+            "--register",
+            choices=scanpaths.REGISTERS,
+            default="commanded",
+            help="file each sample where the beam was commanded (default), where the coil model puts it for the "
+            "drive (no jitter or drift: what a scan generator that knows its coils can compute), or where it was",
+        )
         p.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
         add_image_options(p)
         p.add_argument(

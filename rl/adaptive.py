@@ -3,8 +3,9 @@
 Three strategies, registered as scan strategies (so ``pstem bench`` compares them with every
 fixed path) and measured per specimen class by ``pstem eval adaptive``:
 
-- ``survey`` (**survey, then commit**): a Lissajous (:data:`SURVEY_KIND`) spends a share of
-  the time budget (default :data:`DEFAULT_SURVEY`); the survey is completed with its
+- ``survey`` (**survey, then commit**): a Lissajous (:data:`SURVEY_KIND`, moving up to
+  :data:`SURVEY_STEP` px per tick: ``lissajous@3``) spends a share of the time budget (default
+  :data:`DEFAULT_SURVEY`); the survey is completed with its
   uncertainty map; the rest of the time goes to one spiral (:data:`COMMIT_KIND`) warped so that
   its turns crowd where the predicted drop in error per sample is largest (:func:`allocate`,
   :func:`warped_path`).
@@ -16,6 +17,14 @@ fixed path) and measured per specimen class by ``pstem eval adaptive``:
   (:data:`GREEDY_SURVEY`), then :data:`GREEDY_ROUNDS` rounds, each re-completing what has been
   seen and spending its slice of the time where the predicted drop per sample is largest now
   (each round's spiral turned the other way or mirrored, so rounds do not retrace each other).
+
+Why a spiral moving 1 px per tick: at equal time a fixed Lissajous at up to 3 px per tick
+(``lissajous@3``, :func:`rl.equal_time.split_step`) beats every strategy here on lattices,
+point defects, edges and real frames, and the survey gained from that step; but a warped
+commit at a step is 1.1-1.8 x lissajous@3 under typical coil physics (0.87-1.08 x with an ideal
+beam: the coils place a fast warped path badly, and samples are filed where the beam was
+commanded), and the spiral warped at 1.5 px per tick helped at 1/50 and cost at 1/20
+(``benchmarks/RESULTS.md``).
 
 Why a warped spiral, not packed lines: on 256 px specimens a variable-density serpentine
 (lines packed over the marked blocks) scored 1.5-4 x a plain spiral with the shipped

@@ -211,11 +211,13 @@ def fixed_scan(
     preset: str | Preset = "typical",
     seed: int = 0,
     dose: float | None = None,
+    register: str = "commanded",
 ) -> scanpaths.PartialScan:
     """Scan ``image`` (H, W) along the fixed path ``kind`` (a path kind, or ``KIND@STEP``: a step of
-    STEP px per tick, :func:`split_step`) that takes ``budget_s``."""
+    STEP px per tick, :func:`split_step`) that takes ``budget_s``; ``register``: where the samples
+    are filed (:class:`scanpaths.Scanner`)."""
     path = fixed_path(kind, image.shape, float(budget_s), preset, seed)
-    return scanpaths.simulate(image, path, preset=preset, seed=seed, dose=dose)
+    return scanpaths.simulate(image, path, preset=preset, seed=seed, dose=dose, register=register)
 
 
 class SteppedPath(Strategy):

@@ -23,12 +23,13 @@ from . import common, io, registry, seeds, specimens, strategies
 from .errors import ConfigError, InputError
 from .paths import PATH_KINDS, PathKind, ScanPath, make_path, path_coverage, register_path_kind, sample_path
 from .physics import PRESETS, Preset, get_preset
-from .scanner import PartialScan, Samples, Scanner, scan_time, simulate
+from .scanner import REGISTERS, PartialScan, Samples, Scanner, scan_time, simulate
 from .strategies import STRATEGIES, Strategy, get_strategy, strategy_names
 
 __all__ = [
     "PATH_KINDS",
     "PRESETS",
+    "REGISTERS",
     "STRATEGIES",
     "ConfigError",
     "InputError",

@@ -17,8 +17,9 @@ Per chunk (see :mod:`scanpaths.physics` for the model and the presets' numbers):
    when it does not; a ``last`` chunk holds its final command (the scan ends there);
 3. the coils follow the drive (second order, slew limited) from where the last chunk left them;
 4. jitter and drift are added, the detector reads the image bilinearly (Poisson noise for a
-   ``dose``), and each sample is filed under the pixel that was commanded (or where the beam
-   was, ``register="actual"``).
+   ``dose``), and each sample is filed under the pixel that was commanded (or where the coil
+   model puts the beam for the drive, ``register="model"``; or where the beam was,
+   ``register="actual"``).
 
 Everything random comes from one generator (``seed``); the same seed and the same chunks give
 the same numbers. Jitter and drift for ``ticks`` ticks are drawn up front, so up to that many
@@ -41,7 +42,11 @@ from .errors import InputError, check_choice, check_image, check_number, check_s
 from .paths import ScanPath
 from .physics import Preset, coil_params, get_preset
 
-__all__ = ["PartialScan", "Samples", "Scanner", "scan_time", "simulate"]
+__all__ = ["REGISTERS", "PartialScan", "Samples", "Scanner", "scan_time", "simulate"]
+
+#: Where a sample may be filed: the commanded position, the coil model's response to the drive
+#: (no jitter, no drift), or the beam's actual position.
+REGISTERS: tuple[str, ...] = ("commanded", "model", "actual")
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,7 +238,10 @@ class Scanner:
         dose: electrons per sample (> 0) for Poisson counting noise, or None for none.
         seed: seed or generator for jitter, drift and dose noise.
         dwell_s: override the preset's dwell time per sample, s (> 0).
-        register: ``"commanded"`` (default; what a microscope does) or ``"actual"``.
+        register: where each sample is filed (:data:`REGISTERS`): ``"commanded"`` (default;
+            what a microscope does), ``"model"`` (where the coil model puts the beam for the
+            drive, without jitter and drift: what a scan generator that knows its coils' response
+            can compute) or ``"actual"`` (where the beam was: an ideal position sensor).
         start: (x, y) px where the beam rests before the first command (default: where the
             first chunk's coil drive points, as a scan generator parks it for a frame).
         ticks: draw jitter and drift for this many ticks up front (a budget), so the numbers
@@ -285,7 +293,7 @@ class Scanner:
         self.preset = p
         self.dwell_s = p.dwell_s
         self.dose = None if dose is None else check_number(dose, "dose", 0.0, 1e12, low_open=True)
-        self.register = check_choice(register, "register", ("commanded", "actual"))
+        self.register = check_choice(register, "register", REGISTERS)
         self.shape: tuple[int, int] = self.image.shape  # type: ignore[assignment]
         seed = check_seed(seed)
         self._rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -388,13 +396,15 @@ class Scanner:
                 self._state = np.array([[drive[0, 0], 0.0], [drive[0, 1], 0.0]])
             a, b, substeps, max_step, max_vel = self._coil
             traj = K.coil_advance(np.ascontiguousarray(drive), a, b, substeps, max_step, max_vel, self._state)
+        coils = traj.copy() if self.register == "model" else None  # where the coils alone put the beam
         if self._perturb is not None:
             traj += self._perturb.take(self.ticks, m)
         use = ~blank
         values = K.bilinear_sample(self.image, traj, use)
         if self.dose is not None:
             values = self._rng.poisson(np.clip(values, 0.0, None) * self.dose).astype(np.float64) / self.dose
-        K.rasterize_into(traj if self.register == "actual" else command, values, use, self.sums, self.counts)
+        filed = traj if self.register == "actual" else coils if coils is not None else command
+        K.rasterize_into(filed, values, use, self.sums, self.counts)
         out = Samples(self.ticks, command, traj, blank, values)
         self._last = command[-1].copy()
         self.ticks += m
@@ -494,7 +504,7 @@ def simulate(
             of I pA at a dwell of t us gives ``I * t * 6.24`` electrons per sample.
         seed: seed or generator for jitter, drift and dose noise.
         dwell_s: override the preset's dwell time per sample, s (> 0).
-        register: ``"commanded"`` (default; what a microscope does) or ``"actual"``.
+        register: ``"commanded"`` (default), ``"model"`` or ``"actual"`` (:class:`Scanner`).
         pixel_size_nm: the image's pixel size, nm (default: the preset's, 0.02 nm): jitter
             and drift are in nm, so a real pixel size changes the distortion in px
             (``scanpaths.io.read_image`` gives a file's in ``Frame.calibration``).

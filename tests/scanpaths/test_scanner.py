@@ -116,3 +116,30 @@ def test_presets_are_names_or_objects_everywhere() -> None:
     scan = simulate(np.zeros((48, 48)), path, preset=custom)
     assert scan.preset is custom and scan_time(path, custom) == pytest.approx(scan.time_s)
     assert scanpaths.get_strategy("raster").scan(np.zeros((48, 48)), coverage=0.1, preset=custom, seed=0).time_s > 0
+
+
+def test_samples_filed_where_the_coil_model_puts_the_beam() -> None:
+    """register="model": the coils' response to the drive without jitter and drift; the same as
+    "actual" where the preset has neither, as "commanded" where the beam is ideal."""
+    import dataclasses
+
+    image = scanpaths.specimens.generate((64, 64), seed=1).clean
+    path = scanpaths.make_path("lissajous", (64, 64), coverage=0.1)
+    typical = scanpaths.get_preset("typical")
+    coils_only = dataclasses.replace(
+        typical, name="coils", jitter_lines=(), jitter_white_nm=0.0, drift_nm_per_s=0.0, drift_walk_nm=0.0
+    )
+
+    def counts(preset: object, register: str) -> np.ndarray:
+        return scanpaths.simulate(image, path, preset=preset, seed=0, register=register).counts
+
+    assert np.array_equal(counts(coils_only, "model"), counts(coils_only, "actual"))
+    assert not np.array_equal(counts(typical, "model"), counts(typical, "actual"))  # jitter and drift
+    assert not np.array_equal(counts(typical, "model"), counts(typical, "commanded"))  # the coils' lag
+    assert np.array_equal(counts("ideal", "model"), counts("ideal", "commanded"))
+    # the beam and its samples are the same whatever the filing
+    a = scanpaths.simulate(image, path, preset=typical, seed=0, register="model")
+    b = scanpaths.simulate(image, path, preset=typical, seed=0)
+    assert np.array_equal(a.trajectory, b.trajectory) and a.values.sum() > 0
+    with pytest.raises(InputError, match="register must be one of"):
+        scanpaths.simulate(image, path, register="guess")
