@@ -79,13 +79,13 @@ from scipy import ndimage
 from completion.base import Completer
 from completion.registry import get_completer
 from scanpaths.errors import InputError, check_number
-from scanpaths.paths import PATH_KINDS, ScanPath, make_path, sample_path
+from scanpaths.paths import ScanPath, make_path, sample_path
 from scanpaths.physics import Preset, get_preset
 from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
 from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, plan_rest, smoothing_matrix, warm
-from .equal_time import coverage_for_time, density_for_time
+from .equal_time import coverage_for_time, densest, density_for_time
 
 __all__ = [
     "ALPHA",
@@ -269,6 +269,10 @@ def base_path(
     seen, so a strategy makes it before its decision (cached; read-only arrays)."""
     h, w = shape
     ticks = max(int(ticks), 0)
+    if step != 1.0 and ticks < 2:  # no time for a path
+        base, off = np.zeros((0, 2)), np.zeros(0, bool)
+        base.flags.writeable = off.flags.writeable = False
+        return base, off
     if step != 1.0:
         made = _stepped(kind, (w, h) if variant % 2 else shape, ticks, step)
         base, off = _variant(made.positions, shape, variant)[:ticks].copy(), made.blanked[:ticks].copy()
@@ -290,45 +294,11 @@ def base_path(
 def _stepped(kind: str, shape: tuple[int, int], ticks: int, step: float) -> ScanPath:
     """The ``kind`` path (a kind with a ``spacing`` or ``lobes``) of about ``ticks`` positions
     moving about ``step`` px per tick (a Lissajous: at most, as its sine drive does): the densest
-    whose positions do not exceed the ticks, then its step lowered (by less than a line's worth)
-    so that they fill them."""
-    density = PATH_KINDS[kind].density
-    if ticks < 2:
-        return make_path(
-            kind, shape, seed=0, **({"spacing": 2.0 * max(shape)} if "spacing" in density else {"lobes": 1}), step=step
-        )
-
-    def build(p: float, st: float) -> ScanPath:
-        return make_path(
-            kind, shape, seed=0, step=st, **({"spacing": p} if "spacing" in density else {"lobes": int(p)})
-        )
-
-    if "spacing" in density:  # positions fall as the spacing grows
-        lo, hi = 0.5, 2.0 * max(shape)
-        for _ in range(40):
-            mid = math.sqrt(lo * hi)
-            if len(build(mid, step).positions) <= ticks:
-                hi = mid
-            else:
-                lo = mid
-            if hi / lo < 1.002:
-                break
-        p = hi
-    elif "lobes" in density:
-        fits, over = 1, 2
-        while len(build(over, step).positions) <= ticks:
-            fits, over = over, over * 2
-        while over - fits > 1:
-            mid = (fits + over) // 2
-            if len(build(mid, step).positions) <= ticks:
-                fits = mid
-            else:
-                over = mid
-        p = fits
-    else:
-        raise InputError(f"a {kind} path takes no step (only kinds with a spacing or lobes do)")
-    made = build(p, step)
-    return build(p, step * min(1.0, len(made.positions) / ticks))
+    whose positions do not exceed the ticks (:func:`rl.equal_time.densest`), then its step
+    lowered (by less than a line's worth) so that they fill them."""
+    name, value = densest(kind, shape, step, lambda path: len(path.positions) <= ticks, f"fit {ticks} ticks")
+    made = make_path(kind, shape, seed=0, step=step, **{name: value})
+    return make_path(kind, shape, seed=0, step=step * min(1.0, len(made.positions) / ticks), **{name: value})
 
 
 def warped_path(

@@ -17,6 +17,7 @@ resolved along the lines; under typical physics a fast beam is also placed less 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_STEP",
     "SteppedPath",
     "coverage_for_time",
+    "densest",
     "density_for_time",
     "fixed_path",
     "fixed_scan",
@@ -108,48 +110,62 @@ def coverage_for_time(kind: str, size: int | tuple[int, int], preset: str | Pres
     return _coverage_for_time(kind, shape, get_preset(preset), float(budget_s))
 
 
-@lru_cache(maxsize=256)
-def _density_for_time(kind: str, shape: tuple[int, int], preset: Preset, budget_s: float, step: float) -> tuple:
-    entry = scanpaths.PATH_KINDS[kind]
-    if "spacing" in entry.density:  # the time falls as the spacing grows
+def densest(
+    kind: str, shape: tuple[int, int], step: float, fits: Callable[[ScanPath], bool], what: str
+) -> tuple[str, float]:
+    """``(name, value)``: the densest ``spacing`` (to 0.2 %) or number of ``lobes`` at which the
+    ``kind`` path moving ``step`` px per tick still ``fits`` (a test that a denser path fails);
+    ``what`` says what it must fit, for the error where even the sparsest does not."""
+    density = scanpaths.PATH_KINDS[kind].density
+    if "spacing" in density:  # sparser as the spacing grows
 
-        def time_of(p: float) -> float:
-            return scanpaths.scan_time(scanpaths.make_path(kind, shape, spacing=p, step=step), preset)
+        def build(p: float) -> ScanPath:
+            return scanpaths.make_path(kind, shape, spacing=p, step=step)
 
-        lo, hi = 0.5, 2.0 * max(shape)  # lo: too dense (too slow), hi: fits
-        if time_of(hi) > budget_s:
-            raise InputError(
-                f"a {kind} path at {step:g} px per tick on {shape[0]}x{shape[1]} px cannot be scanned in "
-                f"{budget_s * 1e6:.0f} us"
-            )
+        lo, hi = 0.5, 2.0 * max(shape)  # lo: too dense, hi: fits
+        sparsest: float = hi
+    elif "lobes" in density:
+
+        def build(p: float) -> ScanPath:
+            return scanpaths.make_path(kind, shape, lobes=int(p), step=step)
+
+        sparsest = 1
+    else:
+        raise InputError(f"a {kind} path takes no step (only kinds with a spacing or lobes do)")
+    if not fits(build(sparsest)):
+        raise InputError(f"a {kind} path at {step:g} px per tick on {shape[0]}x{shape[1]} px cannot {what}")
+    if "spacing" in density:
         for _ in range(40):
             mid = math.sqrt(lo * hi)
-            if time_of(mid) <= budget_s:
+            if fits(build(mid)):
                 hi = mid
             else:
                 lo = mid
             if hi / lo < 1.002:
                 break
-        return _fill(kind, shape, preset, budget_s, "spacing", hi, step)
-
-    def time_n(n: int) -> float:  # lobes: the time grows with them
-        return scanpaths.scan_time(scanpaths.make_path(kind, shape, lobes=n, step=step), preset)
-
-    if time_n(1) > budget_s:
-        raise InputError(
-            f"a {kind} path at {step:g} px per tick on {shape[0]}x{shape[1]} px cannot be scanned in "
-            f"{budget_s * 1e6:.0f} us"
-        )
-    fits, over = 1, 2
-    while time_n(over) <= budget_s:
-        fits, over = over, over * 2
-    while over - fits > 1:
-        mid = (fits + over) // 2
-        if time_n(mid) <= budget_s:
-            fits = mid
+        return "spacing", hi
+    n_fits, over = 1, 2
+    while fits(build(over)):
+        n_fits, over = over, over * 2
+    while over - n_fits > 1:
+        mid = (n_fits + over) // 2
+        if fits(build(mid)):
+            n_fits = mid
         else:
             over = mid
-    return _fill(kind, shape, preset, budget_s, "lobes", fits, step)
+    return "lobes", n_fits
+
+
+@lru_cache(maxsize=256)
+def _density_for_time(kind: str, shape: tuple[int, int], preset: Preset, budget_s: float, step: float) -> tuple:
+    name, value = densest(
+        kind,
+        shape,
+        step,
+        lambda path: scanpaths.scan_time(path, preset) <= budget_s,
+        f"be scanned in {budget_s * 1e6:.0f} us",
+    )
+    return _fill(kind, shape, preset, budget_s, name, value, step)
 
 
 def _fill(

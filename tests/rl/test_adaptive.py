@@ -236,3 +236,10 @@ def test_the_survey_moves_at_its_step_where_its_time_allows() -> None:
     a = AdaptiveScan(image, short, "typical", 0, survey_step=SURVEY_STEP).records[0].commanded
     b = AdaptiveScan(image, short, "typical", 0).records[0].commanded
     assert np.array_equal(a, b)
+
+
+def test_a_stepped_base_path_with_no_ticks_is_empty() -> None:
+    from rl.adaptive import base_path
+
+    for ticks in (-5, 0, 1):
+        assert base_path((64, 64), ticks, "lissajous", 0, 3.0)[0].shape == (0, 2)
