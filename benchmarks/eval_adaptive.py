@@ -78,8 +78,8 @@ class AdaptiveFigures:
             frames of pstem data fetch).
         coverages: budgets, as the coverage whose spiral takes the scan time.
         fixed: fixed paths, each at the density that takes the budget's time: path kinds
-            (moving about 1 px per tick) and ``KIND@STEP`` (``STEP`` px per tick: lines
-            closer, samples further apart along them; :func:`rl.equal_time.split_step`).
+            (moving about 1 px per tick) and KIND@STEP (STEP px per tick: lines closer,
+            samples further apart along them).
         strategies: adaptive strategies (registered scan strategies; survey-flat is the control
             that scans the same way without looking).
         completers: completers every scan is completed with.
