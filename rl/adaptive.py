@@ -485,6 +485,10 @@ class AdaptiveScan:
         rounds: how many warped paths share the rest.
         commit_kind: the path kind each round warps.
         name: the kind name of the scan's path.
+        survey_step: the survey's step along its path, px per tick (where its time allows;
+            1: about 1 px per tick, the path at coverage).
+        commit_step: the step of each round's base path, px per tick (:func:`base_path`); a
+            strategy may set ``commit_step`` and ``commit_kind`` between rounds.
     """
 
     def __init__(

@@ -9,9 +9,12 @@ turns, or lobes) are, and how far the beam moves per tick along them. A kind at 
 about 1 px per tick (samples touch along the path); ``KIND@STEP`` (:func:`split_step`, e.g.
 ``lissajous@1.5``) moves ``STEP`` px per tick, so the same time buys lines ``STEP`` times
 closer with samples ``STEP`` px apart along them: a spread of samples over more of the field.
-Measured on the adaptive benchmark's classes (``pstem eval adaptive``), a step of 1.5 pays at
-low budgets and on smooth specimens and costs on lattices at 1/20, where columns must be
-resolved along the lines; under typical physics a fast beam is also placed less exactly.
+Measured on the adaptive benchmark's classes (``pstem eval adaptive``, 64 specimens a class,
+typical physics, ``benchmarks/RESULTS.md``): ``lissajous@3`` (a sine drive: 3 px per tick at
+most) is the best fixed path on lattices, point defects, edges and real frames at 1/20 and 1/50,
+0.64-0.90 x the squircle's MSE, and ``serpentine@2`` takes low-magnification scenes at 1/50 to
+0.37 x the serpentine's; the constant-speed kinds (spiral, squircle) at 1.5-2 px per tick lose
+on lattices at 1/20, where columns must be resolved along the lines.
 """
 
 from __future__ import annotations
