@@ -21,10 +21,10 @@ fixed path) and measured per specimen class by ``pstem eval adaptive``:
 Why a spiral moving 1 px per tick: at equal time a fixed Lissajous at up to 3 px per tick
 (``lissajous@3``, :func:`rl.equal_time.split_step`) beats every strategy here on lattices,
 point defects, edges and real frames, and the survey gained from that step; but a warped
-commit at a step is 1.1-1.8 x lissajous@3 under typical coil physics (0.87-1.08 x with an ideal
-beam: the coils place a fast warped path badly, and samples are filed where the beam was
-commanded), and the spiral warped at 1.5 px per tick helped at 1/50 and cost at 1/20
-(``benchmarks/RESULTS.md``).
+commit at a step is 1.06-1.76 x the best fixed path under typical coil physics in most cells
+(0.87-1.09 x in 11 of 12 cells with an ideal beam: the coils place a fast warped path badly,
+and samples are filed where the beam was commanded), and the spiral warped at 1.5 px per tick
+is 1.0-1.5 x the one at 1 px but on low-mag at 1/50 (``benchmarks/RESULTS.md``).
 
 Why a warped spiral, not packed lines: on 256 px specimens a variable-density serpentine
 (lines packed over the marked blocks) scored 1.5-4 x a plain spiral with the shipped
