@@ -72,7 +72,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise InputError("give either an IMAGE file or --synthetic SIZE")
     stepped = "@" in args.path
     if stepped:
-        from rl.equal_time import fixed_path, split_step  # here: rl loads torch, which --help need not
+        from rl.equal_time import fixed_path, spiral_time, split_step  # here: rl loads torch, which --help need not
 
         try:
             split_step(args.path)
@@ -110,7 +110,7 @@ def _simulate(args: argparse.Namespace) -> int:
         extra["waypoints"] = np.load(args.waypoints, allow_pickle=False)
     if stepped:  # the time a spiral at the coverage takes, at the dwell the scan will have
         timed = preset if args.dwell is None else dataclasses.replace(preset, dwell_s=args.dwell)
-        budget_s = scanpaths.scan_time(scanpaths.make_path("spiral", image.shape, coverage=args.coverage), timed)
+        budget_s = spiral_time(image.shape, args.coverage, timed)
         path = fixed_path(args.path, image.shape, budget_s, timed, seed=args.seed)
         print(f"{args.path}: the {budget_s * 1e3:.3g} ms a spiral at coverage {args.coverage:g} takes")
     else:

@@ -85,7 +85,7 @@ from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
 from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, plan_rest, smoothing_matrix, warm
-from .equal_time import coverage_for_time, densest, density_for_time
+from .equal_time import coverage_for_time, densest, density_for_time, spiral_time
 
 __all__ = [
     "ALPHA",
@@ -155,9 +155,9 @@ class Budget:
     def of_coverage(
         cls, shape: tuple[int, int], coverage: float, preset: str | Preset, dose: float | None = None
     ) -> Budget:
-        """The time a spiral at ``coverage`` takes on ``shape`` under ``preset``."""
-        check_number(coverage, "coverage", 0.0, 1.0, low_open=True)
-        return cls(scan_time(sample_path("spiral", shape, coverage, 0), preset), dose)
+        """The time a spiral at ``coverage`` takes on ``shape`` under ``preset``
+        (:func:`rl.equal_time.spiral_time`)."""
+        return cls(spiral_time(shape, coverage, preset), dose)
 
     def ticks(self, preset: str | Preset) -> int:
         """The budget in scan-clock ticks of ``preset``."""

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 import scanpaths
-from scanpaths.errors import InputError
+from scanpaths.errors import InputError, check_number
 from scanpaths.paths import ScanPath
 from scanpaths.physics import Preset, get_preset
 from scanpaths.strategies import STRATEGIES, Strategy
@@ -41,6 +41,7 @@ __all__ = [
     "density_for_time",
     "fixed_path",
     "fixed_scan",
+    "spiral_time",
     "split_step",
 ]
 
@@ -210,6 +211,13 @@ def density_for_time(
     return dict(_density_for_time(kind, shape, get_preset(preset), float(budget_s), float(step)))
 
 
+def spiral_time(shape: tuple[int, int], coverage: float, preset: str | Preset) -> float:
+    """The time, s, a spiral at ``coverage`` takes on ``shape`` (H, W) under ``preset``: the
+    budget a coverage stands for wherever paths are compared at equal time."""
+    check_number(coverage, "coverage", 0.0, 1.0, low_open=True)
+    return scanpaths.scan_time(scanpaths.make_path("spiral", shape, coverage=coverage, seed=0), preset)
+
+
 def fixed_path(
     name: str, shape: tuple[int, int], budget_s: float, preset: str | Preset = "typical", seed: int = 0
 ) -> ScanPath:
@@ -258,8 +266,7 @@ class SteppedPath(Strategy):
         dose: float | None = None,
         truth: np.ndarray | None = None,
     ) -> scanpaths.PartialScan:
-        budget_s = scanpaths.scan_time(scanpaths.make_path("spiral", image.shape, coverage=coverage), preset)
-        return fixed_scan(self.name, image, budget_s, preset, seed=seed, dose=dose)
+        return fixed_scan(self.name, image, spiral_time(image.shape, coverage, preset), preset, seed=seed, dose=dose)
 
 
 def _is_stepped(name: str) -> bool:
