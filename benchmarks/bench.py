@@ -113,6 +113,7 @@ class ScanTask:
     seed: int
     dose: float
     completers: tuple[str, ...]
+    register: str = "commanded"
 
     @property
     def scan_seed(self) -> int:
@@ -141,6 +142,7 @@ def iter_tasks(suite: Suite) -> Iterator[ScanTask]:
                             seed=seed,
                             dose=suite.dose,
                             completers=suite.completers,
+                            register=suite.register,
                         )
 
 
@@ -218,7 +220,13 @@ def simulate_task(
     if task.image.pixel_size_nm is not None:  # jitter and drift in nm: a file's own pixel size
         preset = dataclasses.replace(preset, pixel_size_nm=task.image.pixel_size_nm)
     scan = _strategy(task.path).scan(
-        image, coverage=task.coverage, preset=preset, seed=task.scan_seed, dose=dose, truth=truth
+        image,
+        coverage=task.coverage,
+        preset=preset,
+        seed=task.scan_seed,
+        dose=dose,
+        truth=truth,
+        register=task.register,
     )
     return image, truth, spec, scan
 
@@ -534,7 +542,9 @@ def example_panels(suite: Suite, out: Path, pdf: bool = False, rows: list[dict[s
     written = []
     for path in suite.paths:
         source, which = _worst_image(suite, rows, path, cov)
-        task = ScanTask(0, source, path, cov, suite.presets[0], suite.seeds[0], suite.dose, suite.completers)
+        task = ScanTask(
+            0, source, path, cov, suite.presets[0], suite.seeds[0], suite.dose, suite.completers, suite.register
+        )
         image, truth, spec, scan = simulate_task(task)
         pixel_nm = scan.preset.pixel_size_nm
         assumed = source.pixel_size_nm is None

@@ -85,6 +85,10 @@ class AdaptiveFigures:
         completers: completers every scan is completed with.
         dose: electrons per sample (Poisson noise), the same for every scan.
         preset: physics preset.
+        register: where every scan's samples are filed, fixed and adaptive alike: commanded (where
+            the beam was told to go, as a scan generator files them), model (where the coil model
+            puts the beam for the drive: a correction a system that knows its coils can make) or
+            actual (where the beam really was).
         data: the real frames' cache (default: $PARTIALSTEM_DATA or ~/.cache/partialstem).
         out: Markdown output.
         csv: CSV output.
@@ -105,12 +109,14 @@ class AdaptiveFigures:
         "lissajous@2",
         "lissajous@3",
         "squircle@2",
+        "squircle@3",
         "serpentine@2",
     )
     strategies: tuple[str, ...] = ("survey", "survey-fast", "greedy", "survey-flat")
     completers: tuple[str, ...] = ("gan-mse",)
     dose: float = 100.0
     preset: str = "typical"
+    register: str = "commanded"
     data: str | None = None
     out: str = "benchmarks/results/adaptive.md"
     csv: str = "benchmarks/results/adaptive.csv"
@@ -142,12 +148,24 @@ class AdaptiveFigures:
                 COMPLETERS.resolve(m)
         with field_errors("preset", "preset "):
             scanpaths.get_preset(out.preset)
+        if out.register not in scanpaths.REGISTERS:
+            raise ConfigError("register", f"must be one of {', '.join(scanpaths.REGISTERS)}, got {out.register!r}")
+        learned = [s for s in out.strategies if s == "learned" or s.startswith("learned:")]
+        if learned and out.register != "commanded":
+            raise ConfigError("register", f"{learned[0]} files its samples where commanded; drop it or the register")
         if not (out.classes and covs and out.fixed and out.strategies and out.completers):
             raise ConfigError("classes", "classes, coverages, fixed, strategies and completers must each name one")
         return out
 
 
 Item = tuple[str, str, np.ndarray, "scanpaths.specimens.Specimen | None"]
+
+#: How the report says where the samples were filed.
+_FILED = {
+    "commanded": "where the beam was commanded",
+    "model": "where the coil model puts the beam (no jitter or drift)",
+    "actual": "where the beam really was",
+}
 
 
 def _specimens(cfg: AdaptiveFigures) -> list[Item]:
@@ -225,9 +243,10 @@ def _scan_set(
     seed = zlib.crc32(sid.encode()) % 100_000 if cls == "real" else int(sid.rsplit("-", 1)[1])
     scans: dict[str, tuple[scanpaths.PartialScan, dict[str, Any]]] = {}
     for k in cfg.fixed:
-        scans[k] = (fixed_scan(k, image, budget.time_s, cfg.preset, seed=seed, dose=cfg.dose), {})
+        scan = fixed_scan(k, image, budget.time_s, cfg.preset, seed=seed, dose=cfg.dose, register=cfg.register)
+        scans[k] = (scan, {})
     for name, strategy in strategies.items():
-        scan = strategy.scan(image, coverage=cov, preset=cfg.preset, seed=seed, dose=cfg.dose)
+        scan = strategy.scan(image, coverage=cov, preset=cfg.preset, seed=seed, dose=cfg.dose, register=cfg.register)
         dec = scan.path.params.get("decision_s") or [0.0]
         scans[name] = (scan, {"decision_s": max(dec), "decisions": len(dec)})
     rows = []
@@ -453,7 +472,8 @@ def report(cfg: AdaptiveFigures, rows: list[dict[str, Any]], command: str, elaps
         "",
         f"Command: `{command}` ({elapsed_s / 60:.1f} min on this machine).",
         "",
-        f"{cfg.size} px fields, {cfg.preset} physics, {cfg.dose:g} electrons per sample (Poisson), equal scan time: "
+        f"{cfg.size} px fields, {cfg.preset} physics, {cfg.dose:g} electrons per sample (Poisson), samples filed "
+        f"{_FILED[cfg.register]}, equal scan time: "
         "every scan spends the time a spiral at the coverage takes. Synthetic specimens are scanned noise-free and "
         "scored against the noise-free image; real frames against themselves. The best fixed path is the kind "
         f"(of {', '.join(cfg.fixed)}) with the lowest mean MSE over the class, chosen with hindsight; KIND@STEP "

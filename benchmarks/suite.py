@@ -22,6 +22,7 @@ combination is one *cell* of the benchmark. Built-in suites live in ``benchmarks
     presets = ["typical"]
     seeds = [0]                # scan seeds (random paths, jitter, dose noise)
     dose = 0                   # electrons per sample for Poisson noise; 0 = none
+    # register = "commanded"   # where samples are filed: commanded, model (the coil model), actual
 
     [completion]
     completers = ["linear", "harmonic", "gan-mse"]
@@ -100,6 +101,7 @@ class Suite:
     seeds: tuple[int, ...]
     completers: tuple[str, ...]
     dose: float = 0.0
+    register: str = "commanded"
     references: tuple[Reference, ...] = field(default_factory=tuple)
     source: str = ""
 
@@ -121,6 +123,8 @@ class Suite:
         d.pop("description")
         d.pop("references")
         d.pop("source")
+        if d["register"] == "commanded":  # the default: the fingerprints of runs made before it was a key
+            d.pop("register")
         return json.dumps(d, sort_keys=True)
 
 
@@ -315,7 +319,7 @@ def parse_suite(data: dict[str, Any], base: Path, source: str) -> Suite:
             raise InputError(f"{source}: the [{key}] table is missing")
     images = _images(data["images"], base)
     scan = data["scan"]
-    _keys(scan, {"paths", "coverages", "presets", "seeds", "dose"}, "[scan]")
+    _keys(scan, {"paths", "coverages", "presets", "seeds", "dose", "register"}, "[scan]")
     paths = [_check_path(p, base, images) for p in _list(scan, "paths", "[scan]")]
     covs = tuple(parse_coverage(c, "[scan] coverages") for c in _list(scan, "coverages", "[scan]"))
     presets = []
@@ -327,6 +331,12 @@ def parse_suite(data: dict[str, Any], base: Path, source: str) -> Suite:
     dose = scan.get("dose", 0)
     if isinstance(dose, bool) or not isinstance(dose, int | float) or not (0 <= dose < math.inf):
         raise InputError(f"[scan] dose must be a number >= 0 (electrons per sample; 0 = no dose noise), got {dose!r}")
+    register = scan.get("register", "commanded")
+    if register not in scanpaths.REGISTERS:
+        raise InputError(f"[scan] register must be one of {', '.join(scanpaths.REGISTERS)}, got {register!r}")
+    learned = [p for p in paths if p == "learned" or p.startswith("learned:")]
+    if learned and register != "commanded":
+        raise InputError(f"[scan] register {register!r}: a learned path files its samples where commanded")
     comp = data["completion"]
     _keys(comp, {"completers"}, "[completion]")
     completers = tuple(_check_completer(c, base) for c in _list(comp, "completers", "[completion]"))
@@ -349,6 +359,7 @@ def parse_suite(data: dict[str, Any], base: Path, source: str) -> Suite:
         seeds=seeds,
         completers=completers,
         dose=float(dose),
+        register=str(register),
         references=_references(data.get("reference", [])),
         source=source,
     )

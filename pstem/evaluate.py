@@ -18,6 +18,7 @@ from benchmarks.eval_adaptive import decision_report
 from benchmarks.eval_completion import size_cost_report
 from benchmarks.eval_rl import env_speed_report
 from completion.registry import COMPLETERS
+from scanpaths import REGISTERS
 from scanpaths.speed import speed_report
 
 from .options import Option, add_options, config_from, coverage
@@ -57,6 +58,7 @@ ADAPTIVE_OPTIONS: tuple[Option, ...] = (
     Option("completers", ("--completers",)),
     Option("dose", ("--dose",)),
     Option("preset", ("--preset",)),
+    Option("register", ("--register",), choices=REGISTERS),
     Option("data", ("--data",)),
     Option("out", ("--out",)),
     Option("csv", ("--csv",)),

@@ -265,8 +265,10 @@ class SteppedPath(Strategy):
         seed: int,
         dose: float | None = None,
         truth: np.ndarray | None = None,
+        register: str = "commanded",
     ) -> scanpaths.PartialScan:
-        return fixed_scan(self.name, image, spiral_time(image.shape, coverage, preset), preset, seed=seed, dose=dose)
+        budget_s = spiral_time(image.shape, coverage, preset)
+        return fixed_scan(self.name, image, budget_s, preset, seed=seed, dose=dose, register=register)
 
 
 def _is_stepped(name: str) -> bool:

@@ -49,8 +49,14 @@ class LearnedStrategy(Strategy):
         seed: int,
         dose: float | None = None,
         truth: np.ndarray | None = None,
+        register: str = "commanded",
     ) -> PartialScan:
         self.check(image.shape)
+        if register != "commanded":
+            raise InputError(
+                f"a learned path files its samples where the beam was commanded (its environment's way); "
+                f"register={register!r} is not supported"
+            )
         key = (image.shape[0], get_preset(preset), float(coverage))
         if key not in self._envs:  # an environment of the cell's field, preset and budget
             if len(self._envs) >= 8:

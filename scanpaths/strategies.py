@@ -52,9 +52,12 @@ class Strategy(ABC):
         seed: int,
         dose: float | None = None,
         truth: np.ndarray | None = None,
+        register: str = "commanded",
     ) -> PartialScan:
         """Scan ``image`` (H, W) with the budget of ``coverage``; ``truth`` is the noise-free
-        image where one exists (a learned policy's environment may score against it)."""
+        image where one exists (a learned policy's environment may score against it);
+        ``register``: where the samples are filed (:data:`scanpaths.REGISTERS`, as
+        :class:`~scanpaths.scanner.Scanner` takes it)."""
 
 
 class FixedPath(Strategy):
@@ -73,9 +76,10 @@ class FixedPath(Strategy):
         seed: int,
         dose: float | None = None,
         truth: np.ndarray | None = None,
+        register: str = "commanded",
     ) -> PartialScan:
         path = sample_path(self.name, image.shape, coverage, seed)
-        return simulate(image, path, preset=preset, dose=dose, seed=seed)
+        return simulate(image, path, preset=preset, dose=dose, seed=seed, register=register)
 
 
 #: Adaptive strategies by name: each entry builds the strategy from the argument of a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import signal
 import subprocess
@@ -337,3 +338,19 @@ def test_pool_workers_die_with_their_parent(tmp_path: Path) -> None:
         time.sleep(0.05)
     os.kill(child, signal.SIGKILL)
     pytest.fail("the child outlived its killed parent")
+
+
+def test_a_suite_files_its_samples_where_it_says(tmp_path: Path) -> None:
+    plain = load_suite(str(_suite(tmp_path)))
+    text = TINY.format(n=1, size=64, covs='["1/10"]', comps='["linear"]')
+    (tmp_path / "model.toml").write_text(text.replace("[completion]", 'register = "model"\n[completion]'))
+    model = load_suite(str(tmp_path / "model.toml"))
+    assert plain.register == "commanded" and model.register == "model"
+    assert "register" not in plain.fingerprint() and '"register": "model"' in model.fingerprint()
+    task = next(bench.iter_tasks(model))
+    filed = bench.simulate_task(task)[3]
+    commanded = bench.simulate_task(dataclasses.replace(task, register="commanded"))[3]
+    assert filed.time_s == pytest.approx(commanded.time_s) and not np.array_equal(filed.mask, commanded.mask)
+    (tmp_path / "bad.toml").write_text(text.replace("[completion]", 'register = "sensor"\n[completion]'))
+    with pytest.raises(InputError, match="register must be one of commanded, model, actual"):
+        load_suite(str(tmp_path / "bad.toml"))

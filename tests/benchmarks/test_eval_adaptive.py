@@ -40,7 +40,13 @@ def test_a_small_run_reports_every_class_against_its_best_fixed_path(tmp_path: P
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"classes": ("moon",)}, "classes"), ({"strategies": ("zigzag",)}, "strategies"), ({"dose": 0.0}, "dose")],
+    [
+        ({"classes": ("moon",)}, "classes"),
+        ({"strategies": ("zigzag",)}, "strategies"),
+        ({"dose": 0.0}, "dose"),
+        ({"register": "sensor"}, "register"),
+        ({"register": "model", "strategies": ("survey", "learned")}, "register"),
+    ],
 )
 def test_bad_settings_name_their_field(change: dict, field: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError, match=field):

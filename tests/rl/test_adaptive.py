@@ -243,3 +243,51 @@ def test_a_stepped_base_path_with_no_ticks_is_empty() -> None:
 
     for ticks in (-5, 0, 1):
         assert base_path((64, 64), ticks, "lissajous", 0, 3.0)[0].shape == (0, 2)
+
+
+def test_survey_lines_warps_lines_where_they_lie_close_and_the_spiral_where_not() -> None:
+    """256 px at 1/20: serpentine@2 lines 14 px apart after the survey, warped; at 1/50 they
+    would lie 36 px apart, so the 1 px spiral is warped instead (LINES_MAX_SPACING)."""
+    lines = get_strategy("survey-lines")
+    preset = scanpaths.get_preset("typical")
+    near = lines.commit_for((256, 256), Budget.of_coverage((256, 256), 1 / 20, preset, 100.0), preset)  # type: ignore[attr-defined]
+    far = lines.commit_for((256, 256), Budget.of_coverage((256, 256), 1 / 50, preset, 100.0), preset)  # type: ignore[attr-defined]
+    assert near == ("serpentine", 2.0) and far == ("spiral", 1.0)
+    spec = scanpaths.specimens.generate((128, 128), seed=4, scene="nanoparticle")
+    budget = Budget.of_coverage((128, 128), 1 / 10, "typical", 100.0)
+    scan = lines.scan(spec.clean, coverage=1 / 10, preset="typical", seed=2, dose=100.0, register="model")
+    assert scan.path.params["commit"] == "serpentine@2" and scan.path.params["error_source"] == ["sample variance"]
+    assert 0.9 * budget.time_s <= scan.time_s <= budget.time_s
+    # the commit is lines: after the survey the beam moves along rows, about 2 px a tick
+    n_survey = int(round(scan.path.params["survey_s"] / scanpaths.get_preset("typical").dwell_s))
+    steps = np.abs(np.diff(scan.commanded[n_survey + 50 :], axis=0))
+    assert np.median(steps[:, 0]) > 1.0 and np.median(steps[:, 1]) < 0.5
+
+
+@pytest.mark.parametrize("name", ["survey-fast", "survey-lines", "spiral", "lissajous@3"])
+def test_a_strategy_files_its_samples_as_asked(name: str) -> None:
+    """register reaches the scanner: with an ideal beam every filing is the same scan; under
+    typical physics filing by the coil model moves the samples."""
+    spec = scanpaths.specimens.generate((128, 128), seed=5, scene="edge")
+    strategy = get_strategy(name)
+
+    def scan(preset: str, register: str) -> scanpaths.PartialScan:
+        return strategy.scan(spec.clean, coverage=1 / 10, preset=preset, seed=3, dose=100.0, register=register)
+
+    np.testing.assert_array_equal(scan("ideal", "model").values, scan("ideal", "commanded").values)
+    a, b = scan("typical", "model"), scan("typical", "commanded")
+    assert a.time_s == pytest.approx(b.time_s) and not np.array_equal(a.mask, b.mask)
+
+
+def test_a_commit_must_be_a_path_without_jumps() -> None:
+    with pytest.raises(InputError, match="a commit warps a path without jumps"):
+        SurveyCommit(commit="raster@2")
+    with pytest.raises(InputError, match="must be one of"):
+        SurveyCommit(commit="zigzag")
+
+
+def test_the_learned_path_refuses_a_filing_its_environment_does_not_make() -> None:
+    learned = get_strategy("learned")
+    size = learned.policy.config.obs_size  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="register='model' is not supported"):
+        learned.scan(np.zeros((size, size)), coverage=0.05, preset="typical", seed=0, register="model")
