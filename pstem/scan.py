@@ -168,8 +168,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _presets(_args: argparse.Namespace) -> int:
-    head = f"{'preset':<11} {'dwell us':>8} {'f_n kHz':>8} {'zeta':>5} {'tau us':>7} {'slew FOV/ms':>11} "
-    head += f"{'settle us':>9} {'jitter nm':>9} {'drift nm/s':>10}"
+    head = f"{'preset':<16} {'dwell us':>8} {'f_n kHz':>8} {'zeta':>5} {'tau us':>7} {'slew FOV/ms':>11} "
+    head += f"{'settle us':>9} {'jitter nm':>9} {'drift nm/s':>10} {'belief':>6}"
     print(head)
     for p in scanpaths.PRESETS.values():
         fn = "inf" if math.isinf(p.natural_freq_hz) else f"{p.natural_freq_hz / 1e3:.0f}"
@@ -177,10 +177,14 @@ def _presets(_args: argparse.Namespace) -> int:
         slew = "inf" if math.isinf(p.slew_fov_per_s) else f"{p.slew_fov_per_s / 1e3:.0f}"
         jit = sum(a for _, a in p.jitter_lines)
         print(
-            f"{p.name:<11} {p.dwell_s * 1e6:>8.2f} {fn:>8} {p.damping:>5.2f} {tau:>7} {slew:>11} "
-            f"{p.settle_s * 1e6:>9.1f} {jit:>9.3f} {p.drift_nm_per_s:>10.3f}"
+            f"{p.name:<16} {p.dwell_s * 1e6:>8.2f} {fn:>8} {p.damping:>5.2f} {tau:>7} {slew:>11} "
+            f"{p.settle_s * 1e6:>9.1f} {jit:>9.3f} {p.drift_nm_per_s:>10.3f} {p.coil_belief:>6.2f}"
         )
-        print(f"{'':<11} {p.description}")
+        print(f"{'':<16} {p.description}")
+    print(
+        "\nbelief: the coils' natural frequency as the scan system believes it, over the true one "
+        "(its feed-forward and coil model use it)"
+    )
     print("\nsources:")
     for line in scanpaths.physics.PRESET_SOURCES:
         print(f"- {line}")

@@ -27,7 +27,9 @@ What happens to a commanded path, in order:
    the image, as they do on a microscope. Like a real scan system it compensates the coil's
    steady lag by driving the coils ``lag_s = 2 damping / omega_n`` (less half a tick for the
    hold) ahead of the command (feed forward), so a beam moving at constant velocity is where it
-   was told. The feed-forward never looks past the next jump. What remains is the physics
+   was told. The feed-forward never looks past the next jump. It uses the lag of the coils as
+   the system believes them (``coil_belief``: exact in every preset but ``typical-mistuned``,
+   whose belief is 2 % off); so does ``register="model"``. What remains is the physics
    that no delay removes: flyback relaxation, overshoot, rounded corners, the spiral's
    distortion near its centre, jitter and drift. ``register="actual"`` files samples where the
    beam really was (an idealised position sensor).
@@ -38,7 +40,7 @@ The presets' numbers are documented in :data:`PRESETS`. Units: seconds, pixels, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -72,6 +74,10 @@ class Preset:
         jitter_white_nm: standard deviation of white probe jitter per sample, nm.
         drift_nm_per_s: speed of linear specimen drift (random direction), nm/s.
         drift_walk_nm: random-walk drift, nm per square root of a second.
+        coil_belief: the natural frequency the scan system believes its coils have, as a
+            multiple of ``natural_freq_hz`` (1: known exactly). Its feed-forward drives the
+            coils ahead by the believed coils' lag, and ``register="model"`` files samples where
+            the believed coils would put the beam; the beam follows the real ones. In [0.5, 2].
     """
 
     name: str
@@ -86,6 +92,21 @@ class Preset:
     jitter_white_nm: float = 0.0
     drift_nm_per_s: float = 0.0
     drift_walk_nm: float = 0.0
+    coil_belief: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.coil_belief, int | float) and 0.5 <= self.coil_belief <= 2.0):
+            raise InputError(
+                f"coil_belief must be a multiple of the natural frequency in [0.5, 2], got {self.coil_belief!r}"
+            )
+
+    @property
+    def believed(self) -> Preset:
+        """The coils as the scan system believes them (natural frequency x ``coil_belief``):
+        what its feed-forward and its coil model use."""
+        if self.coil_belief == 1.0:
+            return self
+        return replace(self, natural_freq_hz=self.natural_freq_hz * self.coil_belief, coil_belief=1.0)
 
     @property
     def is_ideal(self) -> bool:
@@ -163,6 +184,22 @@ for _p in (
         jitter_white_nm=0.003,
         drift_nm_per_s=1.0 / 60,
         drift_walk_nm=0.01,
+    ),
+    Preset(
+        "typical-mistuned",
+        "typical, but the scan system believes its coils 2 % faster than they are (its feed-forward lead and its "
+        "coil model are off)",
+        dwell_s=1e-6,
+        natural_freq_hz=12e3,
+        damping=0.7,
+        slew_fov_per_s=5e4,
+        settle_s=5e-6,
+        pixel_size_nm=0.02,
+        jitter_lines=_MAINS,
+        jitter_white_nm=0.003,
+        drift_nm_per_s=1.0 / 60,
+        drift_walk_nm=0.01,
+        coil_belief=1.02,
     ),
     Preset(
         "fast-coils",

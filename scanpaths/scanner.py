@@ -18,7 +18,8 @@ Per chunk (see :mod:`scanpaths.physics` for the model and the presets' numbers):
 3. the coils follow the drive (second order, slew limited) from where the last chunk left them;
 4. jitter and drift are added, the detector reads the image bilinearly (Poisson noise for a
    ``dose``), and each sample is filed under the pixel that was commanded (or where the coil
-   model puts the beam for the drive, ``register="model"``; or where the beam was,
+   model puts the beam for the drive, ``register="model"``: the coils as the system believes
+   them, :attr:`Preset.coil_belief <scanpaths.physics.Preset>`; or where the beam was,
    ``register="actual"``).
 
 Everything random comes from one generator (``seed``); the same seed and the same chunks give
@@ -304,10 +305,16 @@ class Scanner:
                 self._perturb.take(0, n)
         # the beam position of a tick is taken at its end, half a tick after the held command's
         # mid-point, so the drive leads by the lag less half a tick
-        self._ff = p.lag_s / self.dwell_s - 0.5 if p.lag_s > 0 and feed_forward else None
+        # (with the lag of the coils as the system believes them: Preset.coil_belief)
+        believed = p.believed
+        self._ff = believed.lag_s / self.dwell_s - 0.5 if believed.lag_s > 0 and feed_forward else None
         ideal_coils = math.isinf(p.natural_freq_hz) and math.isinf(p.slew_fov_per_s)
         self._coil = None if ideal_coils else coil_params(p, float(self.dwell_s), int(max(self.shape)))
+        # the coil model register="model" files by, where it is not the coils themselves
+        mistuned = self._coil is not None and believed is not p
+        self._model_coil = coil_params(believed, float(self.dwell_s), int(max(self.shape))) if mistuned else None
         self._state: np.ndarray | None = None  # (2, 2): per axis (x px, v px/s)
+        self._model_state: np.ndarray | None = None  # the same, of the believed coils
         self._start: np.ndarray | None = None
         self._last: np.ndarray | None = None  # the last command scanned
         self.sums = np.zeros(self.shape)
@@ -331,6 +338,7 @@ class Scanner:
             raise InputError(f"start must be a finite (x, y) position, got {position!r}")
         self._start = pos.copy()
         self._state = np.array([[pos[0], 0.0], [pos[1], 0.0]])
+        self._model_state = self._state.copy()
 
     @property
     def time_s(self) -> float:
@@ -355,6 +363,7 @@ class Scanner:
         new.sums = self.sums.copy()
         new.counts = self.counts.copy()
         new._state = None if self._state is None else self._state.copy()
+        new._model_state = None if self._model_state is None else self._model_state.copy()
         new._commanded = list(self._commanded)
         new._trajectory = list(self._trajectory)
         new._blanked = list(self._blanked)
@@ -394,9 +403,15 @@ class Scanner:
         else:
             if self._state is None:  # parked where the first drive points
                 self._state = np.array([[drive[0, 0], 0.0], [drive[0, 1], 0.0]])
+                self._model_state = self._state.copy()
             a, b, substeps, max_step, max_vel = self._coil
             traj = K.coil_advance(np.ascontiguousarray(drive), a, b, substeps, max_step, max_vel, self._state)
-        coils = traj.copy() if self.register == "model" else None  # where the coils alone put the beam
+        coils = None  # where the coils alone (as the system believes them) put the beam
+        if self.register == "model" and self._model_coil is not None:
+            assert self._model_state is not None
+            coils = K.coil_advance(np.ascontiguousarray(drive), *self._model_coil, self._model_state)
+        elif self.register == "model":
+            coils = traj.copy()
         if self._perturb is not None:
             traj += self._perturb.take(self.ticks, m)
         use = ~blank

@@ -143,3 +143,35 @@ def test_samples_filed_where_the_coil_model_puts_the_beam() -> None:
     assert np.array_equal(a.trajectory, b.trajectory) and a.values.sum() > 0
     with pytest.raises(InputError, match="register must be one of"):
         scanpaths.simulate(image, path, register="guess")
+
+
+def test_a_system_that_misjudges_its_coils_leads_and_files_by_the_wrong_lag() -> None:
+    """coil_belief: the feed-forward leads by the believed coils' lag, so at constant velocity
+    the beam trails its command by (true lag - believed lag) x speed; filing by the model uses
+    the believed coils too, so it no longer matches where the beam was."""
+    import dataclasses
+
+    typical = scanpaths.get_preset("typical")
+    quiet = dataclasses.replace(typical, jitter_lines=(), jitter_white_nm=0.0, drift_nm_per_s=0.0, drift_walk_nm=0.0)
+    off = dataclasses.replace(quiet, coil_belief=1.02)
+    image = np.full((256, 256), 0.5)
+    n = 231
+    pos = np.column_stack([np.linspace(10.0, 240.0, n), np.full(n, 128.0)])  # 1 px per tick
+    line = scanpaths.ScanPath("line", (256, 256), pos, np.zeros(n, bool), np.zeros(0, np.int64), {})
+    exact = scanpaths.simulate(image, line, preset=quiet, seed=0)
+    wrong = scanpaths.simulate(image, line, preset=off, seed=0)
+    lag_error = (typical.lag_s - off.believed.lag_s) / typical.dwell_s  # px at 1 px per tick
+    assert abs(float(np.mean(exact.trajectory[100:200, 0] - pos[100:200, 0]))) < 0.05
+    trail = float(np.mean(wrong.trajectory[100:200, 0] - pos[100:200, 0]))
+    assert trail == pytest.approx(-lag_error, rel=0.1)
+    scene = scanpaths.specimens.generate((64, 64), seed=1).clean
+    path = scanpaths.make_path("lissajous", (64, 64), coverage=0.1)
+
+    def counts(preset: object, register: str) -> np.ndarray:
+        return scanpaths.simulate(scene, path, preset=preset, seed=0, register=register).counts
+
+    assert np.array_equal(counts(quiet, "model"), counts(quiet, "actual"))
+    assert not np.array_equal(counts(off, "model"), counts(off, "actual"))
+    assert scanpaths.get_preset("typical-mistuned").coil_belief == pytest.approx(1.02)
+    with pytest.raises(InputError, match=r"coil_belief must be .* in \[0.5, 2\]"):
+        dataclasses.replace(typical, coil_belief=3.0)
