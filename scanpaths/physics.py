@@ -165,40 +165,32 @@ PRESET_SOURCES: tuple[str, ...] = (
     "pixel size 0.02 nm (a 512 px field of ~10 nm, atomic-resolution HAADF): a default where the image carries no "
     "calibration; a file's own pixel size replaces it",
 )
+_TYPICAL = Preset(
+    "typical",
+    "a current aberration-corrected STEM at 1 us dwell: tau ~19 us, 20 us/FOV slew, "
+    "5 us settle, 0.01 nm mains jitter, 1 nm/min drift",
+    dwell_s=1e-6,
+    natural_freq_hz=12e3,
+    damping=0.7,
+    slew_fov_per_s=5e4,
+    settle_s=5e-6,
+    pixel_size_nm=0.02,
+    jitter_lines=_MAINS,
+    jitter_white_nm=0.003,
+    drift_nm_per_s=1.0 / 60,
+    drift_walk_nm=0.01,
+)
 for _p in (
     Preset(
         "ideal",
         "no physics: the beam is exactly where it was commanded; no jitter, drift, flyback",
     ),
-    Preset(
-        "typical",
-        "a current aberration-corrected STEM at 1 us dwell: tau ~19 us, 20 us/FOV slew, "
-        "5 us settle, 0.01 nm mains jitter, 1 nm/min drift",
-        dwell_s=1e-6,
-        natural_freq_hz=12e3,
-        damping=0.7,
-        slew_fov_per_s=5e4,
-        settle_s=5e-6,
-        pixel_size_nm=0.02,
-        jitter_lines=_MAINS,
-        jitter_white_nm=0.003,
-        drift_nm_per_s=1.0 / 60,
-        drift_walk_nm=0.01,
-    ),
-    Preset(
-        "typical-mistuned",
-        "typical, but the scan system believes its coils 2 % faster than they are (its feed-forward lead and its "
-        "coil model are off)",
-        dwell_s=1e-6,
-        natural_freq_hz=12e3,
-        damping=0.7,
-        slew_fov_per_s=5e4,
-        settle_s=5e-6,
-        pixel_size_nm=0.02,
-        jitter_lines=_MAINS,
-        jitter_white_nm=0.003,
-        drift_nm_per_s=1.0 / 60,
-        drift_walk_nm=0.01,
+    _TYPICAL,
+    replace(
+        _TYPICAL,
+        name="typical-mistuned",
+        description="typical, but the scan system believes its coils 2 % faster than they are (its feed-forward "
+        "lead and its coil model are off)",
         coil_belief=1.02,
     ),
     Preset(
