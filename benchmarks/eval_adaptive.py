@@ -42,6 +42,7 @@ from completion.metrics import column_recall, defect_recall, mse, ratio_ci, touc
 from completion.registry import COMPLETERS, get_completer
 from rl.adaptive import Budget
 from rl.equal_time import fixed_scan, split_step
+from rl.strategy import commanded_only
 from scanpaths.common import coverage_label, parse_coverage, write_text_atomic
 from scanpaths.errors import ConfigError, InputError, field_errors
 from scanpaths.seeds import BENCHMARK
@@ -150,7 +151,7 @@ class AdaptiveFigures:
             scanpaths.get_preset(out.preset)
         if out.register not in scanpaths.REGISTERS:
             raise ConfigError("register", f"must be one of {', '.join(scanpaths.REGISTERS)}, got {out.register!r}")
-        learned = [s for s in out.strategies if s == "learned" or s.startswith("learned:")]
+        learned = commanded_only(out.strategies)
         if learned and out.register != "commanded":
             raise ConfigError("register", f"{learned[0]} files its samples where commanded; drop it or the register")
         if not (out.classes and covs and out.fixed and out.strategies and out.completers):

@@ -57,6 +57,7 @@ from typing import Any
 import rl  # noqa: F401 - registers the ``learned`` scan strategy
 import scanpaths
 from completion.registry import COMPLETERS, get_completer
+from rl.strategy import commanded_only
 from scanpaths.common import parse_coverage as _parse_coverage
 from scanpaths.errors import InputError
 from scanpaths.seeds import BENCHMARK
@@ -334,7 +335,7 @@ def parse_suite(data: dict[str, Any], base: Path, source: str) -> Suite:
     register = scan.get("register", "commanded")
     if register not in scanpaths.REGISTERS:
         raise InputError(f"[scan] register must be one of {', '.join(scanpaths.REGISTERS)}, got {register!r}")
-    learned = [p for p in paths if p == "learned" or p.startswith("learned:")]
+    learned = commanded_only(paths)
     if learned and register != "commanded":
         raise InputError(f"[scan] register {register!r}: a learned path files its samples where commanded")
     comp = data["completion"]

@@ -767,14 +767,14 @@ class SurveyCommit(_Adaptive):
         self.max_spacing = max_spacing
 
     def commit_for(self, shape: tuple[int, int], budget: Budget, preset: Preset) -> tuple[str, float]:
-        """The commit, or the 1 px spiral where ``max_spacing`` is set and the commit's lines,
-        unwarped, would lie further apart than that in the time after the survey (or where
-        that time is too short for the commit at its step)."""
-        if self.max_spacing is None or self.commit_kind not in ("serpentine",):
+        """The commit, or the 1 px spiral where ``max_spacing`` is set and the commit's lines
+        (a kind with a spacing), unwarped, would lie further apart than that in the time after
+        the survey, or where that time is too short for the commit at its step."""
+        if self.max_spacing is None:
             return self.commit_kind, self.commit_step
         time_s = (1.0 - self.survey_share) * budget.time_s
         try:
-            spacing = density_for_time(self.commit_kind, shape, preset, time_s, self.commit_step)["spacing"]
+            spacing = density_for_time(self.commit_kind, shape, preset, time_s, self.commit_step).get("spacing", 0.0)
         except InputError:
             return COMMIT_KIND, 1.0
         return (self.commit_kind, self.commit_step) if spacing <= self.max_spacing else (COMMIT_KIND, 1.0)

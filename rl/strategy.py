@@ -7,6 +7,7 @@ path spends the scan time of a spiral at the cell's coverage; ``dose`` does not 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from .evaluation import rollout
 from .make import make_env
 from .policy_file import DEFAULT_POLICY, LoadedPolicy, load_policy
 
-__all__ = ["LearnedStrategy"]
+__all__ = ["LearnedStrategy", "commanded_only"]
 
 
 class LearnedStrategy(Strategy):
@@ -65,6 +66,12 @@ class LearnedStrategy(Strategy):
                 replace(self.policy.config, size=key[0], preset=key[1], coverage=key[2], pool_size=1, completer="none")
             )
         return rollout(self.policy.policy, self._envs[key], image, truth, seed=seed)
+
+
+def commanded_only(names: Iterable[str]) -> list[str]:
+    """The strategies of ``names`` that file their samples only where the beam was commanded
+    (a learned path: its environment files them so), in order."""
+    return [n for n in names if n == "learned" or n.startswith("learned:")]
 
 
 def _learned(arg: str | None, base: Path) -> Strategy:
