@@ -103,6 +103,8 @@ def _auto(
         column_ridge=column_ridge,
         on_lines=(name, "harmonic-binned"),
         residual=residual,
+        evidence=True,
+        guide="lattice",
     )
     if adapt:
         choice.name = "auto-adapt"

@@ -131,6 +131,11 @@ class ValidatedChoice(Completer):
             None: chosen per image on held-out samples).
         residual: then keep the samples' remaining residuals with this weight of the
             completion (``ColumnConsistency(residual=...)``; None: not).
+        evidence: the column correction weighs each column's evidence against the samples'
+            noise (``ColumnConsistency(evidence=...)``; needs ``column_ridge``).
+        guide: the candidate whose columns the correction adds where the result has none (a
+            vacancy it blurred away; ``auto``: the lattice fill), except on scans made of lines
+            where ``on_lines`` leaves it out.
         line_safe: on scans made of lines in one direction (raster, serpentine), lower any
             spectral peak of the result at the line period to its neighbours' level
             (:func:`~completion.consistency.suppress_line_peaks`: no phantom lattice).
@@ -154,6 +159,8 @@ class ValidatedChoice(Completer):
         column_ridge: float | None = None,
         on_lines: tuple[str, ...] | None = None,
         residual: float | str | None = None,
+        evidence: bool = False,
+        guide: str | None = None,
     ) -> None:
         if not candidates:
             raise InputError("a validated choice needs at least one candidate")
@@ -164,8 +171,15 @@ class ValidatedChoice(Completer):
         self.holdout = float(holdout)
         self.seed = int(seed)
         self.blend = bool(blend)
-        self.consistency = ColumnConsistency(seed=seed, ridge=column_ridge, residual=residual) if consistency else None
+        self.consistency = (
+            ColumnConsistency(seed=seed, ridge=column_ridge, residual=residual, evidence=evidence)
+            if consistency
+            else None
+        )
         self.line_safe = bool(line_safe)
+        if guide is not None and guide not in self.candidates:
+            raise InputError(f"the guide must be one of the candidates ({', '.join(self.candidates)}), got {guide!r}")
+        self.guide = guide
         if on_lines is not None and not (set(on_lines) <= set(self.candidates) and on_lines):
             raise InputError(
                 f"on_lines must name some of the candidates ({', '.join(self.candidates)}), got {on_lines}"
@@ -227,9 +241,14 @@ class ValidatedChoice(Completer):
 
     def _final(self, recipe: Recipe, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         full = {n: self.candidates[n].complete(values, mask) for n, _, _ in recipe.parts}
+        lines = line_periods(mask) != (None, None)
         out = recipe.apply(full)
         if self.consistency is not None:
-            out = self.consistency(values, mask, out)
+            guide = None
+            # the guide's columns only where the guide takes part (not on scans made of lines)
+            if self.guide is not None and (self.on_lines is None or self.guide in self.on_lines or not lines):
+                guide = full[self.guide] if self.guide in full else self.candidates[self.guide].complete(values, mask)
+            out = self.consistency(values, mask, out, guide=guide)
         return suppress_line_peaks(out, mask) if self.line_safe else out
 
     @contextlib.contextmanager

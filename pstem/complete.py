@@ -111,6 +111,13 @@ def _complete(args: argparse.Namespace) -> int:
                 f"column correction: columns of sigma {setting.sigma:g} px corrected to the samples on them "
                 f"(held-out MSE {setting.mse_before:.3e} -> {setting.mse_after:.3e})"
             )
+            if setting.guided:
+                print(f"  {setting.guided} columns corrected are the lattice fill's, where the completion drew none")
+            if setting.departures is not None:
+                print(
+                    f"  {setting.departures} columns the samples clearly contradict (noise {setting.noise:.3g}) "
+                    "corrected by their own amplitude: vacancies, substitutions, misses"
+                )
         if setting.residual is not None:
             print(
                 f"samples kept: their residuals spread over {setting.residual_sigma:g} px around the path "

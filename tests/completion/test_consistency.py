@@ -11,7 +11,10 @@ from completion.consistency import (
     column_correction,
     column_sigma,
     column_sites,
+    evidence_weights,
+    guide_sites,
     residual_correction,
+    sample_noise,
 )
 from scanpaths.errors import InputError
 
@@ -127,3 +130,75 @@ def test_the_held_out_residual_weight_follows_the_noise() -> None:
     noisy = np.clip(0.5 + rng.normal(0, 0.2, truth.shape), 0, 1)
     cc(np.where(mask, noisy, 0.0), mask, smooth)
     assert cc.last_setting is not None and cc.last_setting.residual is None
+
+
+def test_the_samples_noise_is_measured_from_their_residuals() -> None:
+    """Independent noise of known size on samples of a smooth truth, against a completion
+    that is the truth but for a gentle error the variogram must not count as noise."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:256, 0:256]
+    truth = 0.4 + 0.2 * np.sin(xx / 9.0) * np.cos(yy / 11.0)
+    completion = truth + 0.03 * np.sin(xx / 14.0 + yy / 17.0)
+    mask = rng.random(truth.shape) < 0.08
+    for noise in (0.01, 0.05, 0.12):
+        values = np.where(mask, truth + rng.normal(0, noise, truth.shape), 0.0)
+        assert sample_noise(values, mask, completion) == pytest.approx(noise, rel=0.25)
+    assert sample_noise(np.zeros((8, 8)), np.zeros((8, 8), bool), np.zeros((8, 8))) == 0.0
+
+
+def test_the_evidence_weights_pick_out_the_few_clear_departures() -> None:
+    rng = np.random.default_rng(2)
+    se2 = np.full(2000, 0.03**2)
+    amp = rng.normal(0, np.sqrt(0.01**2 + se2))  # ordinary columns
+    big = rng.choice(2000, 40, replace=False)
+    amp[big] = rng.choice([-0.3, 0.25], 40) + rng.normal(0, 0.03, 40)  # vacancies, substitutions
+    se2[:5] = np.inf  # unmeasured columns are never departures
+    weight, shrink = evidence_weights(amp, se2)
+    assert np.mean(weight[big] > 0.5) >= 0.95
+    ordinary = np.setdiff1d(np.arange(5, 2000), big)
+    assert np.mean(weight[ordinary] > 0.5) < 0.01
+    assert np.all(weight[:5] == 0) and np.all(shrink[big] > 0.9)
+    # pure noise, no departures: no column is taken for one
+    weight, _ = evidence_weights(rng.normal(0, 0.03, 2000), np.full(2000, 0.03**2))
+    assert np.mean(weight > 0.5) < 0.01
+
+
+def test_the_guide_restores_a_column_the_completion_blurred_away() -> None:
+    """In a lattice of close pairs, a completion that half-painted a touched vacancy beside
+    its partner draws no column of its own there (the half column is a shoulder on the
+    partner's peak): with the lattice fill's columns as a guide the correction finds the site
+    and the samples on it darken it to the truth; without, the shoulder stays."""
+    sigma = 2.0
+    size = 96
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+
+    def column(x: float, y: float) -> np.ndarray:
+        return 0.6 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))
+
+    pairs = [(cx + dx, cy) for cy in range(8, size, 16) for cx in range(8, size - 8, 16) for dx in (0, 5)]
+    site = (45, 40)  # the right-hand column of the pair at (40, 40)
+    assert site in pairs
+    full = 0.1 + sum(column(x, y) for x, y in pairs)
+    truth = full - column(*site)
+    completion = truth + 0.5 * column(*site)
+    extra = guide_sites(full, column_sites(completion, sigma), sigma)
+    ys, xs = np.nonzero(extra)
+    assert len(ys) == 1 and abs(xs[0] - site[0]) <= 1 and abs(ys[0] - site[1]) <= 1
+    rng = np.random.default_rng(3)
+    mask = np.zeros(truth.shape, bool)
+    mask[site[1] - 1 : site[1] + 2, :] = True  # three lines over the vacancy
+    mask |= rng.random(truth.shape) < 0.1
+    values = np.where(mask, np.clip(truth + rng.normal(0, 0.01, truth.shape), 0, 1), 0.0)
+    err = {}
+    for label, guide in (("alone", None), ("guided", full)):
+        cc = ColumnConsistency(ridge=0.3, evidence=True)
+        out = cc(values, mask, completion, guide=guide)
+        err[label] = abs(float(out[site[1], site[0]]) - float(truth[site[1], site[0]]))
+        assert cc.last_setting is not None and (cc.last_setting.guided > 0) == (guide is not None)
+        assert cc.last_setting.noise == pytest.approx(0.01, rel=0.5)
+    plateau = abs(float(completion[site[1], site[0]]) - float(truth[site[1], site[0]]))
+    assert err["guided"] < 0.3 * plateau and err["guided"] < 0.5 * err["alone"]
+    with pytest.raises(InputError, match="needs a fixed ridge"):
+        ColumnConsistency(evidence=True)
+    with pytest.raises(InputError, match="guide is"):
+        ColumnConsistency(ridge=0.3)(values, mask, completion, guide=full[:10])
