@@ -225,6 +225,32 @@ def size_cost_report(models: Sequence[str] = ("gan-mse", "auto"), sizes: Sequenc
     return "\n".join(lines)
 
 
+def _touched_by_kind(rows: list[dict], models: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """Markdown lines: the recall of touched defects per path kind and coverage for each
+    generator, pooled over images, beside the number counted."""
+    out = [
+        "",
+        "Touched-defect recall by path kind (pooled over images; n: defects counted):",
+        "",
+        "| completer | path | " + " | ".join(coverage_label(c) for c in COVERAGES) + " |",
+        "|---|---|" + "---|" * len(COVERAGES),
+    ]
+    for model in models:
+        for kind in kinds:
+            cells = []
+            for cov in COVERAGES:
+                sel = [r for r in rows if r["completer"] == model and r["kind"] == kind and r["coverage"] == cov]
+                n_d = sum(int(r["defects_touched"]) for r in sel)
+                kept = sum(
+                    float(r["defect_recall_touched"]) * int(r["defects_touched"])
+                    for r in sel
+                    if int(r["defects_touched"])
+                )
+                cells.append(f"{kept / n_d:.2f} (n {n_d})" if n_d else "-")
+            out.append(f"| {model} | {kind} | " + " | ".join(cells) + " |")
+    return out
+
+
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     fn()
@@ -367,6 +393,7 @@ def run(cfg: CompletionFigures, command: str = "pstem eval completion") -> str:
                 kept = sum(float(r[rec]) * int(r[cnt]) for r in sel if int(r[cnt]))
                 cells_d.append(f"{kept / n_d:.2f} (n {n_d})" if n_d else "-")
         lines.append(f"| {comp} | " + " | ".join(cells_d) + " |")
+    lines += _touched_by_kind(rows, args.models, args.kinds)
     lines += [
         "",
         "## Inference time (this machine)",
