@@ -246,7 +246,9 @@ def _report(cfg: RealFigures, images: list[RealFrame], rows: list[dict[str, obje
                 v = [r for (img, _, cc, _), r in ratio[m].items() if img == f.name and cc == c]
                 cells.append(f"{np.mean(v):.2f}" if v else "-")
             names = [b for (img, *_), b in best_name.items() if img == f.name]
-            common = max(set(names), key=names.count) if names else "-"
+            # every fill tied for most often, in name order (a set's order changes between runs)
+            top = max(map(names.count, names), default=0)
+            common = " / ".join(sorted({b for b in names if names.count(b) == top})) or "-"
             lines.append(f"| {f.name} | {f.set} | " + " | ".join(cells) + f" | {common} |")
         lines.append("")
     lines += ["## RMS error against the blurred frame (Ede & Beanland's convention), mean over every scan", ""]
