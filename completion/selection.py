@@ -164,6 +164,7 @@ class ValidatedChoice(Completer):
     ) -> None:
         if not candidates:
             raise InputError("a validated choice needs at least one candidate")
+        self._reduced: dict[str, np.ndarray] = {}
         if not 2 <= tile <= 256 or not 0 < holdout < 1:
             raise InputError(f"tile must be in [2, 256] px and holdout in (0, 1), got {tile} and {holdout}")
         self.candidates = dict(candidates)
@@ -213,6 +214,7 @@ class ValidatedChoice(Completer):
         held = self.held_out(mask)
         train = mask & ~held
         names = list(self.candidates)
+        self._reduced = {}
         if held.sum() < 16 or train.sum() < 16:
             recipe = Recipe(((names[0], 1.0, 0.0),))
             self.last_choice = Choice(names[0], {}, 0, recipe)
@@ -236,6 +238,7 @@ class ValidatedChoice(Completer):
         assert best is not None
         errors = {n: float(np.mean((at_held[(n, 0.0)] - target) ** 2)) for n in names}
         self.last_choice = Choice(str(best), errors, int(held.sum()), best, best_err)
+        self._reduced = reduced
         log.info("validated choice: %s (held-out MSE %.3e; candidates %s)", best, best_err, errors)
         return best, best.apply(reduced)
 
@@ -245,9 +248,13 @@ class ValidatedChoice(Completer):
         out = recipe.apply(full)
         if self.consistency is not None:
             guide = None
-            # the guide's columns only where the guide takes part (not on scans made of lines)
+            # the guide's columns only where the guide takes part (not on scans made of lines);
+            # its completion of the held-out scan, where the recipe does not use it: the
+            # columns stand in the same places, and it costs nothing more
             if self.guide is not None and (self.on_lines is None or self.guide in self.on_lines or not lines):
-                guide = full[self.guide] if self.guide in full else self.candidates[self.guide].complete(values, mask)
+                guide = full.get(self.guide, self._reduced.get(self.guide))
+                if guide is None:
+                    guide = self.candidates[self.guide].complete(values, mask)
             out = self.consistency(values, mask, out, guide=guide)
         return suppress_line_peaks(out, mask) if self.line_safe else out
 
