@@ -107,3 +107,44 @@ def test_pstem_complete_says_what_it_chose(tmp_path: Path, cli: Callable[..., An
     assert "column correction:" in run.out
     run = cli("complete", scan, "--model", "auto", "--uncertainty", "-o", tmp_path / "c.tif")
     assert run.code == 0 and (tmp_path / "c_uncertainty.tif").is_file() and "90 % interval" in run.out
+
+
+class _Counting(Completer):
+    """A candidate that paints a fixed image (whatever the samples) and counts its calls."""
+
+    name = "painter"
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image = image.astype(np.float32)
+        self.calls: list[int] = []
+
+    def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        self.calls.append(int(mask.sum()))
+        return self.image.copy()
+
+
+def test_the_guide_lends_its_columns_from_the_held_out_scan() -> None:
+    """A guide candidate the recipe does not use is completed once, on the held-out scan, and
+    its columns join the correction's where the result has none; on line scans that leave it
+    out, there is no guide."""
+    spec = scanpaths.specimens.generate((128, 128), seed=4, scene="crystal")
+    faint = 0.4 + 0.2 * spec.clean  # every column in place, at a fifth of the contrast
+    painter = _Counting(faint)
+    auto = ValidatedChoice(
+        {"harmonic": HarmonicCompleter(), "painter": painter},
+        column_ridge=0.3,
+        evidence=True,
+        guide="painter",
+        on_lines=("harmonic",),
+    )
+    scan = scanpaths.simulate(spec.image, scanpaths.make_path("spiral", (128, 128), coverage=0.1), preset="ideal")
+    auto.complete(scan.values, scan.mask)
+    assert auto.last_choice is not None and "painter" not in auto.last_choice.chosen
+    assert painter.calls == [int((scan.mask & ~auto.held_out(scan.mask)).sum())]  # the held-out scan only
+    assert auto.last_setting is not None and auto.last_setting.guided > 0
+    lines = scanpaths.simulate(spec.image, scanpaths.make_path("raster", (128, 128), coverage=0.2), preset="ideal")
+    auto.complete(lines.values, lines.mask)
+    assert len(painter.calls) == 1  # not a candidate on lines, and no guide there
+    assert auto.last_setting is None or auto.last_setting.guided == 0
+    with pytest.raises(InputError, match="guide must be one of"):
+        ValidatedChoice({"harmonic": HarmonicCompleter()}, guide="lattice")
