@@ -40,8 +40,10 @@ columns are clear and little changes.
 **Guide.** A completion can blur a touched vacancy into its neighbour's shoulder, leaving no
 local maximum there to correct. ``guide`` (``auto``: its lattice fill, which draws every
 column of the lattice whatever the samples on it say) adds the guide's columns where the
-completion has none within a column width (:func:`guide_sites`); on scans made of lines,
-where ``auto`` does not use the lattice fill, there is no guide.
+completion has none within a column width (:func:`guide_sites`); where ``auto``'s recipe does
+not use the lattice fill, the fill of the held-out scan it has already made serves (no second
+lattice fit). On scans made of lines, where ``auto`` does not use the lattice fill, there is no
+guide.
 
 Measured on 24 benchmark specimens of the mix (512 px, typical physics, ``auto``; a throwaway
 script): touched defects kept at spiral 1/20 0.67 of times before, 0.76 with the guide, 0.78

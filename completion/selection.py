@@ -135,7 +135,8 @@ class ValidatedChoice(Completer):
             noise (``ColumnConsistency(evidence=...)``; needs ``column_ridge``).
         guide: the candidate whose columns the correction adds where the result has none (a
             vacancy it blurred away; ``auto``: the lattice fill), except on scans made of lines
-            where ``on_lines`` leaves it out.
+            where ``on_lines`` leaves it out; where the recipe does not use it, its completion
+            of the held-out scan (the columns stand in the same places).
         line_safe: on scans made of lines in one direction (raster, serpentine), lower any
             spectral peak of the result at the line period to its neighbours' level
             (:func:`~completion.consistency.suppress_line_peaks`: no phantom lattice).
