@@ -244,20 +244,21 @@ def evidence_weights(amp: np.ndarray, se2: np.ndarray, iters: int = 40) -> tuple
     tau0 = max(float(np.median(a2)) / 0.455 - float(np.median(s2)), floor)
     tau1 = max(float(np.percentile(a2, 99)), 16.0 * tau0)
     pi = 0.05
-    for _ in range(iters):
+
+    def posterior() -> np.ndarray:  # of the broad component, per column
         v0, v1 = s2 + tau0, s2 + tau1
         l0 = np.exp(-0.5 * a2 / v0) / np.sqrt(v0)
         l1 = np.exp(-0.5 * a2 / v1) / np.sqrt(v1)
-        w = pi * l1 / np.maximum(pi * l1 + (1 - pi) * l0, 1e-300)
+        return pi * l1 / np.maximum(pi * l1 + (1 - pi) * l0, 1e-300)
+
+    for _ in range(iters):
+        w = posterior()
         pi = float(np.clip(w.mean(), 1e-3, DEPARTURE_SHARE_MAX))
         tau0 = max(float(np.sum((1 - w) * (a2 - s2)) / max(np.sum(1 - w), 1e-9)), floor)
         tau1 = max(float(np.sum(w * (a2 - s2)) / max(np.sum(w), 1e-9)), 16.0 * tau0)
     weight = np.zeros_like(amp)
     shrink = np.zeros_like(amp)
-    v0, v1 = s2 + tau0, s2 + tau1
-    l0 = np.exp(-0.5 * a2 / v0) / np.sqrt(v0)
-    l1 = np.exp(-0.5 * a2 / v1) / np.sqrt(v1)
-    weight[ok] = pi * l1 / np.maximum(pi * l1 + (1 - pi) * l0, 1e-300)
+    weight[ok] = posterior()
     shrink[ok] = tau1 / (tau1 + s2)
     return weight, shrink
 
