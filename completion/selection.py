@@ -275,7 +275,9 @@ class ValidatedChoice(Completer):
     def _complete(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with self._sessions():
             recipe, _ = self._choose(values, mask)
-            return self._final(recipe, values, mask)
+            out = self._final(recipe, values, mask)
+        self._reduced = {}  # the held-out scan's completions: large images' worth of memory
+        return out
 
     def _complete_with_uncertainty(self, values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         held = self.held_out(mask)
@@ -285,5 +287,6 @@ class ValidatedChoice(Completer):
             assert reduced is not None  # calibratable scans are never too sparse to choose
             model = fit_error_model(values, mask, held, reduced)
             out = self._final(recipe, values, mask)
+        self._reduced = {}
         self.last_error_model = model
         return out, model.predict(values, mask, out)
