@@ -225,6 +225,14 @@ def size_cost_report(models: Sequence[str] = ("gan-mse", "auto"), sizes: Sequenc
     return "\n".join(lines)
 
 
+def _pooled_recall(rows: list[dict], rec: str, cnt: str) -> str:
+    """A table cell: the recall ``rec`` pooled over ``rows`` (each weighted by its count of
+    defects ``cnt``), with the count; "-" where no defect counts."""
+    n_d = sum(int(r[cnt]) for r in rows)
+    kept = sum(float(r[rec]) * int(r[cnt]) for r in rows if int(r[cnt]))
+    return f"{kept / n_d:.2f} (n {n_d})" if n_d else "-"
+
+
 def _touched_by_kind(rows: list[dict], models: Sequence[str], kinds: Sequence[str]) -> list[str]:
     """Markdown lines: the recall of touched defects per path kind and coverage for each
     generator, pooled over images, beside the number counted."""
@@ -240,13 +248,7 @@ def _touched_by_kind(rows: list[dict], models: Sequence[str], kinds: Sequence[st
             cells = []
             for cov in COVERAGES:
                 sel = [r for r in rows if r["completer"] == model and r["kind"] == kind and r["coverage"] == cov]
-                n_d = sum(int(r["defects_touched"]) for r in sel)
-                kept = sum(
-                    float(r["defect_recall_touched"]) * int(r["defects_touched"])
-                    for r in sel
-                    if int(r["defects_touched"])
-                )
-                cells.append(f"{kept / n_d:.2f} (n {n_d})" if n_d else "-")
+                cells.append(_pooled_recall(sel, "defect_recall_touched", "defects_touched"))
             out.append(f"| {model} | {kind} | " + " | ".join(cells) + " |")
     return out
 
@@ -389,9 +391,7 @@ def run(cfg: CompletionFigures, command: str = "pstem eval completion") -> str:
         for cov in COVERAGES:
             sel = [r for r in rows if r["completer"] == comp and r["coverage"] == cov]
             for rec, cnt in (("defect_recall_touched", "defects_touched"), ("defect_recall", "defects")):
-                n_d = sum(int(r[cnt]) for r in sel)
-                kept = sum(float(r[rec]) * int(r[cnt]) for r in sel if int(r[cnt]))
-                cells_d.append(f"{kept / n_d:.2f} (n {n_d})" if n_d else "-")
+                cells_d.append(_pooled_recall(sel, rec, cnt))
         lines.append(f"| {comp} | " + " | ".join(cells_d) + " |")
     lines += _touched_by_kind(rows, args.models, args.kinds)
     lines += [
