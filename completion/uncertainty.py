@@ -10,10 +10,15 @@ predicts for the completion of the whole scan is the **half-width of a 90 % inte
 
 The variance model is a non-negative sum of terms (:func:`error_features`), fitted by
 non-negative least squares to the squared held-out errors: a constant, the local intensity and
-its square (shot noise grows with the signal), the completion's local variance (structure is
-where a fill goes wrong), its disagreement with a plain pull-push fill (where the completer
-invents, it departs from the smooth answer), each also scaled by the distance to the nearest
-sample (clipped at 16 px, as a fraction of it), and that distance alone.
+its square (shot noise grows with the signal), the distance to the nearest sample (clipped at
+16 px, as a fraction of it) and the intensity scaled by it. Terms for the completion's own
+structure (its local variance, and its disagreement with a plain pull-push fill, each alone and
+scaled by the distance) were dropped: they explain the held-out pixels' errors (columns are
+where single pixels go wrong) but not which parts of the image go wrong, and over 16 px blocks
+they ranked worse. Without them Spearman's rank correlation rose from 0.58 to 0.62 on the real
+frames and PRISM simulations of ``pstem eval real`` (``auto``; 0.60 to 0.61 on the experimental
+frames alone) and stayed 0.68 against the raw synthetic specimens (0.61 to 0.60 against their
+noise-free truth); the fraction inside the 90 % interval moved by under 0.01.
 
 On scans made of lines (raster, serpentine, grid) every held-out sample lies on a line, at the
 lines' own phase, while the pixels between them do not: there the maps under-cover (about 0.8
@@ -35,12 +40,10 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from scipy import ndimage, optimize
 
 from scanpaths.errors import InputError
 
-from .fills import pull_push
 from .tiles import gaussian
 
 __all__ = [
@@ -51,7 +54,6 @@ __all__ = [
     "error_features",
     "fit_error_model",
     "held_out_tiles",
-    "smooth_fill",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,6 @@ TERMS = (
     "constant",
     "intensity",
     "intensity^2",
-    "local variance",
-    "local variance x distance",
-    "disagreement",
-    "disagreement x distance",
     "distance",
     "intensity x distance",
 )
@@ -94,28 +92,13 @@ def check_calibratable(mask: np.ndarray, held: np.ndarray) -> None:
         )
 
 
-def smooth_fill(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The pull-push fill of (H, W) ``values``/``mask`` as float64 (the plain reference the
-    disagreement term measures against)."""
-    with torch.no_grad():
-        v = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))[None, None]
-        m = torch.from_numpy(mask.astype(np.float32))[None, None]
-        return pull_push(v * m, m)[0][0, 0].numpy().astype(np.float64)
-
-
-def _local_variance(image: np.ndarray, sigma: float) -> np.ndarray:
-    mean = gaussian(image, sigma, mode="reflect")
-    return np.maximum(gaussian(image * image, sigma, mode="reflect") - mean * mean, 0.0)
-
-
 def error_features(values: np.ndarray, mask: np.ndarray, completion: np.ndarray) -> np.ndarray:
-    """(H, W, K) float64: the variance terms (:data:`TERMS`) of a completion of ``values``/``mask``."""
+    """(H, W, K) float64: the variance terms (:data:`TERMS`) of a completion of ``values``/``mask``
+    (``values`` is not read: the terms depend on where the samples are and on the completion)."""
     pred = completion.astype(np.float64)
     dist = np.minimum(ndimage.distance_transform_edt(~mask), _D_MAX) / _D_MAX
     mu = np.clip(gaussian(pred, 2.0, mode="reflect"), 0.0, 1.0)
-    lv = _local_variance(pred, 3.0)
-    dis = gaussian((pred - smooth_fill(values, mask)) ** 2, 2.0, mode="reflect")
-    return np.stack([np.ones_like(mu), mu, mu * mu, lv, lv * dist, dis, dis * dist, dist, mu * dist], axis=-1)
+    return np.stack([np.ones_like(mu), mu, mu * mu, dist, mu * dist], axis=-1)
 
 
 @dataclass(frozen=True)
