@@ -17,8 +17,8 @@ scaled by the distance) were dropped: they explain the held-out pixels' errors (
 where single pixels go wrong) but not which parts of the image go wrong, and over 16 px blocks
 they ranked worse. Without them Spearman's rank correlation rose from 0.58 to 0.62 on the real
 frames and PRISM simulations of ``pstem eval real`` (``auto``; 0.60 to 0.61 on the experimental
-frames alone) and stayed 0.68 against the raw synthetic specimens (0.61 to 0.60 against their
-noise-free truth); the fraction inside the 90 % interval moved by under 0.01.
+frames alone) and stayed 0.68 against the raw synthetic specimens (8 of them; 0.61 to 0.60 against
+their noise-free truth, 0.62 either way over 16); the fraction inside the 90 % interval moved by under 0.01.
 
 On scans made of lines (raster, serpentine, grid) every held-out sample lies on a line, at the
 lines' own phase, while the pixels between them do not: there the maps under-cover (about 0.8
@@ -146,7 +146,7 @@ def fit_error_model(
     if not 0 < level < 1:
         raise InputError(f"level must be in (0, 1), got {level}")
     train = mask & ~held
-    feats = error_features(np.where(train, values, 0.0), train, reduced)[held]
+    feats = error_features(values, train, reduced)[held]  # the terms read where samples are, not their values
     err = reduced[held].astype(np.float64) - values[held]
     # scale the columns so that NNLS is well conditioned, then undo it
     norm = np.maximum(feats.mean(axis=0), 1e-12)
