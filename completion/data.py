@@ -32,11 +32,16 @@ from scanpaths.strategies import STRATEGIES, Strategy, get_strategy, strategy_na
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DataConfig", "PairSource", "make_pair"]
+__all__ = ["HOLE_FRACTION", "HOLE_TILE", "DataConfig", "PairSource", "cut_holes", "make_pair"]
 
 #: Specimens each run seed owns, and each rank within it.
 SEEDS_PER_RUN = 1_000_000
 SEEDS_PER_RANK = 100_000
+
+#: The tiles training cuts out of a mask (``DataConfig.holes``): side px, and share of the tiles;
+#: the validated choice's held-out tiles (:class:`completion.selection.ValidatedChoice`).
+HOLE_TILE = 16
+HOLE_FRACTION = 0.15
 
 #: How often each preset is drawn for a training pair.
 PRESET_WEIGHTS: dict[str, float] = {"ideal": 0.15, "typical": 0.45, "fast-coils": 0.2, "slow-coils": 0.2}
@@ -75,6 +80,9 @@ class DataConfig:
         user_dir: folder of your own images to mix in (TIFF/NumPy/PNG).
         user_fraction: share of the crops cut from the images of ``user_dir``.
         presets: how often each physics preset is drawn (relative weights).
+        holes: share of the pairs whose scan then loses the samples in a random 15 % of its
+            16 px tiles, as the held-out scans of auto's validated choice do, so that the
+            generator is judged on masks it knows (0: none).
     """
 
     crop: int = 128
@@ -88,6 +96,7 @@ class DataConfig:
     user_dir: str | None = None
     user_fraction: float = 0.5
     presets: dict[str, float] = field(default_factory=lambda: dict(PRESET_WEIGHTS))
+    holes: float = 0.0
 
     def resolved(self) -> DataConfig:
         """A copy with the derived defaults filled in (``pool_shape``), checked."""
@@ -128,6 +137,21 @@ class DataConfig:
             raise ConfigError("user_dir", f"{self.user_dir} is not a folder")
         if not 0 <= self.user_fraction <= 1:
             raise ConfigError("user_fraction", f"must be in [0, 1], got {self.user_fraction}")
+        if not 0 <= self.holes <= 1:
+            raise ConfigError("holes", f"must be in [0, 1], got {self.holes}")
+
+
+def cut_holes(
+    values: np.ndarray, mask: np.ndarray, rng: np.random.Generator, tile: int = 16, fraction: float = 0.15
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of the scan (values (H, W) float32, mask (H, W) bool) without the samples in a
+    random ``fraction`` of its ``tile`` px tiles, the tile grid at a random offset."""
+    h, w = mask.shape
+    oy, ox = (int(o) for o in rng.integers(tile, size=2))
+    tiles = rng.random(((h + oy) // tile + 1, (w + ox) // tile + 1)) < fraction
+    cut = tiles[(np.arange(h)[:, None] + oy) // tile, (np.arange(w)[None, :] + ox) // tile]
+    kept = mask & ~cut
+    return np.where(kept, values, 0.0).astype(values.dtype), kept
 
 
 def _augment(rng: np.random.Generator, *imgs: np.ndarray) -> list[np.ndarray]:
@@ -274,6 +298,8 @@ class PairSource:
             if self.rng.random() < cfg.dose_prob:
                 dose = float(math.exp(self.rng.uniform(math.log(cfg.dose[0]), math.log(cfg.dose[1]))))
             v, m, t = make_pair(img, clean, self.rng, kind, coverage, preset, dose)
+            if cfg.holes and self.rng.random() < cfg.holes:  # no draw at 0: the old runs' stream
+                v, m = cut_holes(v, m, self.rng, HOLE_TILE, HOLE_FRACTION)
             vs.append(v)
             ms.append(m)
             ts.append(t)

@@ -44,6 +44,7 @@ GAN_OPTIONS: tuple[Option, ...] = (
     Option("adv_weight", ("--adv-weight",)),
     Option("data.pool_size", ("--pool-size",)),
     Option("data.pool_shape", ("--pool-shape",)),
+    Option("data.holes", ("--holes",)),
     Option("data.user_dir", ("--data-dir",)),
     Option(
         "data.kinds",

@@ -43,3 +43,26 @@ def test_an_adaptive_strategy_scans_its_budget_as_it_decides(
         make_pair(small.image, small.clean, np.random.default_rng(1), "survey", 0.05, "typical", None)
     assert abs(m2.mean() - 0.05) < 0.01
     assert sum("survey cannot scan a 48x48 crop" in r.getMessage() for r in caplog.records) == 1  # said once
+
+
+def test_holes_cut_whole_tiles_out_of_some_pairs_and_leave_the_stream_alone_when_off() -> None:
+    mask = np.ones((96, 96), bool)
+    values = np.full((96, 96), 0.5, np.float32)
+    v, m = data.cut_holes(values, mask, np.random.default_rng(3), tile=16, fraction=0.3)
+    assert 0.1 < 1 - m.mean() < 0.5 and np.all(v[~m] == 0) and np.all(v[m] == 0.5)
+    # what is cut is whole tiles: every run of cut pixels along a row or column not at the border is 16k px long
+    for line in [*(~m), *(~m).T]:
+        edges = np.flatnonzero(np.diff(np.r_[0, line.astype(np.int8), 0]))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            assert start == 0 or stop == len(line) or (stop - start) % 16 == 0
+    # holes=0 draws nothing more: the same pairs as a config without the field
+    cfg = DataConfig(crop=64, pool_size=1, pool_shape=80)
+    a = data.PairSource(cfg, seed=1, progress=False).batch(2)
+    b = data.PairSource(DataConfig(crop=64, pool_size=1, pool_shape=80, holes=0.0), seed=1, progress=False).batch(2)
+    c = data.PairSource(DataConfig(crop=64, pool_size=1, pool_shape=80, holes=1.0), seed=1, progress=False).batch(2)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    # the first pair is the same scan less some tiles' samples
+    assert np.all(c[1][0] <= a[1][0]) and c[1][0].sum() < a[1][0].sum()
+    assert np.array_equal(c[0][0][c[1][0]], a[0][0][c[1][0]]) and np.array_equal(c[2][0], a[2][0])
+    with pytest.raises(ConfigError, match="holes"):
+        DataConfig(holes=1.5).resolved()
