@@ -24,7 +24,7 @@ from .base import Completer
 from .baselines import BASELINES, HarmonicCompleter, LatticeCompleter
 from .consistency import AUTO_RESIDUAL, AUTO_RIDGE, KEEP_RESIDUAL, KEEP_RIDGE
 from .neural import load_checkpoint, load_default
-from .selection import ValidatedChoice
+from .selection import AUTO_EVIDENCE_Z, ValidatedChoice
 
 __all__ = ["COMPLETERS", "CompleterKind", "get_completer", "register_completer"]
 
@@ -105,6 +105,7 @@ def _auto(
         residual=residual,
         evidence=True,
         guide="lattice",
+        evidence_z=AUTO_EVIDENCE_Z,
     )
     if adapt:
         choice.name = "auto-adapt"

@@ -148,3 +148,32 @@ def test_the_guide_lends_its_columns_from_the_held_out_scan() -> None:
     assert auto.last_setting is None or auto.last_setting.guided == 0
     with pytest.raises(InputError, match="guide must be one of"):
         ValidatedChoice({"harmonic": HarmonicCompleter()}, guide="lattice")
+
+
+def test_a_recipe_replaces_the_first_candidate_only_on_enough_evidence() -> None:
+    from completion.selection import _paired_z
+
+    held = np.zeros((32, 32), bool)
+    held[:16, :16] = held[16:, 16:] = True  # two tiles of 16 px
+    assert _paired_z(np.full(held.sum(), 0.1), held, 16) == np.inf  # better everywhere, by the same
+    assert _paired_z(np.r_[np.full(256, 1.0), np.full(256, -1.0)], held, 16) == 0.0  # as much worse as better
+    assert _paired_z(np.full(held[:16].sum(), 0.1), held[:16], 16) == 0.0  # one tile: no evidence either way
+    scan = _scan(coverage=0.15)
+    cands = {"nearest": NearestCompleter(), "harmonic": HarmonicCompleter()}
+    plain = ValidatedChoice(cands, blend=False, consistency=False)
+    plain.complete(scan.values, scan.mask)
+    assert plain.last_choice is not None and plain.last_choice.chosen == "harmonic"
+    # the evidence for harmonic over nearest, tile by tile, as the choice measures it
+    held = plain.held_out(scan.mask)
+    train = scan.mask & ~held
+    sq = {
+        n: (c.complete(np.where(train, scan.values, 0), train)[held] - scan.values[held]) ** 2 for n, c in cands.items()
+    }
+    z = _paired_z(sq["nearest"] - sq["harmonic"], held, plain.tile)
+    assert 0 < z < 9
+    for threshold, chosen in ((0.9 * z, "harmonic"), (1.1 * z, "nearest")):
+        auto = ValidatedChoice(cands, blend=False, consistency=False, evidence_z=threshold)
+        auto.complete(scan.values, scan.mask)
+        assert auto.last_choice is not None and auto.last_choice.chosen == chosen
+    with pytest.raises(InputError, match="evidence_z"):
+        ValidatedChoice(cands, evidence_z=-1)
