@@ -194,7 +194,8 @@ def load_default(
 ) -> NeuralCompleter:
     """A shipped generator: ``"mse"`` (trained on synthetic specimens, lowest error there; the
     default), ``"gan"`` (the same, adversarially fine-tuned: sharper texture) or ``"prism"``
-    (``"mse"`` fine-tuned on physics-true PRISM simulations beside the synthetic specimens).
+    (``"mse"`` fine-tuned on physics-true PRISM simulations beside the synthetic specimens, and
+    on scans with tiles cut out, as ``auto``'s validated choice holds them out).
 
     The completer names work too (``"gan-mse"``, ``"gan-gan"``, ``"gan-prism"``, as on the
     command line). ``precision``: see :class:`NeuralCompleter`.

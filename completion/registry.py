@@ -72,7 +72,8 @@ register_completer(
     "gan-prism",
     lambda arg, device, precision: load_default("prism", device=device, precision=precision),
     family="neural",
-    help="gan-mse fine-tuned on physics-true PRISM simulations beside the synthetic specimens",
+    help="gan-mse fine-tuned on physics-true PRISM simulations beside the synthetic specimens, and on scans "
+    "with tiles cut out (as auto holds them out)",
 )
 
 
