@@ -145,12 +145,15 @@ def cut_holes(
     values: np.ndarray, mask: np.ndarray, rng: np.random.Generator, tile: int = 16, fraction: float = 0.15
 ) -> tuple[np.ndarray, np.ndarray]:
     """A copy of the scan (values (H, W) float32, mask (H, W) bool) without the samples in a
-    random ``fraction`` of its ``tile`` px tiles, the tile grid at a random offset."""
+    random ``fraction`` of its ``tile`` px tiles, the tile grid at a random offset (the scan as
+    it is where that would leave no sample)."""
     h, w = mask.shape
     oy, ox = (int(o) for o in rng.integers(tile, size=2))
     tiles = rng.random(((h + oy) // tile + 1, (w + ox) // tile + 1)) < fraction
     cut = tiles[(np.arange(h)[:, None] + oy) // tile, (np.arange(w)[None, :] + ox) // tile]
     kept = mask & ~cut
+    if not kept.any():
+        return values, mask
     return np.where(kept, values, 0.0).astype(values.dtype), kept
 
 

@@ -50,6 +50,9 @@ def test_holes_cut_whole_tiles_out_of_some_pairs_and_leave_the_stream_alone_when
     values = np.full((96, 96), 0.5, np.float32)
     v, m = data.cut_holes(values, mask, np.random.default_rng(3), tile=16, fraction=0.3)
     assert 0.1 < 1 - m.mean() < 0.5 and np.all(v[~m] == 0) and np.all(v[m] == 0.5)
+    one = np.zeros((96, 96), bool)
+    one[40, 40] = True
+    assert data.cut_holes(values, one, np.random.default_rng(0), fraction=1.0)[1].sum() == 1  # never all of it
     # what is cut is whole tiles: every run of cut pixels along a row or column not at the border is 16k px long
     for line in [*(~m), *(~m).T]:
         edges = np.flatnonzero(np.diff(np.r_[0, line.astype(np.int8), 0]))
