@@ -265,7 +265,7 @@ class ValidatedChoice(Completer):
         target = values[held].astype(np.float64)
         # the held-out pixels of every smoothing of every candidate, computed once
         at_held = {(n, s): _smooth(reduced[n], s)[held] for n in names for s in SMOOTHING}
-        best, best_err, best_sq = None, np.inf, target
+        best, best_err, best_sq = None, np.inf, None
         for recipe in self.recipes():
             if not {n for n, _, _ in recipe.parts} <= allowed:
                 continue
@@ -274,7 +274,7 @@ class ValidatedChoice(Completer):
             err = float(np.mean(sq))
             if err < best_err:
                 best, best_err, best_sq = recipe, err, sq
-        assert best is not None
+        assert best is not None and best_sq is not None
         first = Recipe(((names[0], 1.0, 0.0),))
         if self.evidence_z and best != first:
             first_sq = (at_held[(names[0], 0.0)] - target) ** 2
