@@ -30,18 +30,15 @@ from scanpaths.errors import ConfigError, InputError
 from scanpaths.seeds import COMPLETION_TRAIN
 from scanpaths.strategies import STRATEGIES, Strategy, get_strategy, strategy_names
 
+from .uncertainty import HELD_FRACTION, HELD_TILE
+
 log = logging.getLogger(__name__)
 
-__all__ = ["HOLE_FRACTION", "HOLE_TILE", "DataConfig", "PairSource", "cut_holes", "make_pair"]
+__all__ = ["DataConfig", "PairSource", "cut_holes", "make_pair"]
 
 #: Specimens each run seed owns, and each rank within it.
 SEEDS_PER_RUN = 1_000_000
 SEEDS_PER_RANK = 100_000
-
-#: The tiles training cuts out of a mask (``DataConfig.holes``): side px, and share of the tiles;
-#: the validated choice's held-out tiles (:class:`completion.selection.ValidatedChoice`).
-HOLE_TILE = 16
-HOLE_FRACTION = 0.15
 
 #: How often each preset is drawn for a training pair.
 PRESET_WEIGHTS: dict[str, float] = {"ideal": 0.15, "typical": 0.45, "fast-coils": 0.2, "slow-coils": 0.2}
@@ -142,7 +139,11 @@ class DataConfig:
 
 
 def cut_holes(
-    values: np.ndarray, mask: np.ndarray, rng: np.random.Generator, tile: int = 16, fraction: float = 0.15
+    values: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    tile: int = HELD_TILE,
+    fraction: float = HELD_FRACTION,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A copy of the scan (values (H, W) float32, mask (H, W) bool) without the samples in a
     random ``fraction`` of its ``tile`` px tiles, the tile grid at a random offset (the scan as
@@ -302,7 +303,7 @@ class PairSource:
                 dose = float(math.exp(self.rng.uniform(math.log(cfg.dose[0]), math.log(cfg.dose[1]))))
             v, m, t = make_pair(img, clean, self.rng, kind, coverage, preset, dose)
             if cfg.holes and self.rng.random() < cfg.holes:  # no draw at 0: the old runs' stream
-                v, m = cut_holes(v, m, self.rng, HOLE_TILE, HOLE_FRACTION)
+                v, m = cut_holes(v, m, self.rng)
             vs.append(v)
             ms.append(m)
             ts.append(t)

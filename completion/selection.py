@@ -66,7 +66,7 @@ from .base import Completer
 from .consistency import ColumnConsistency, ColumnSetting, line_periods, suppress_line_peaks
 from .reuse import reuse_fills
 from .tiles import gaussian
-from .uncertainty import check_calibratable, fit_error_model, held_out_tiles
+from .uncertainty import HELD_FRACTION, HELD_TILE, check_calibratable, fit_error_model, held_out_tiles
 
 __all__ = ["AUTO_EVIDENCE_Z", "SMOOTHING", "WEIGHTS", "Choice", "Recipe", "ValidatedChoice"]
 
@@ -184,8 +184,8 @@ class ValidatedChoice(Completer):
     def __init__(
         self,
         candidates: dict[str, Completer],
-        tile: int = 16,
-        holdout: float = 0.15,
+        tile: int = HELD_TILE,
+        holdout: float = HELD_FRACTION,
         seed: int = 0,
         blend: bool = True,
         consistency: bool = True,

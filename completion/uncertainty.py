@@ -71,9 +71,15 @@ TERMS = (
 _D_MAX = 16.0  # px at which the distance terms saturate
 #: Fewest held-out samples a calibration accepts.
 MIN_HELD = 64
+#: The held-out tiles' side, px, and the share of the tiles held out (the validated choice's and
+#: the maps' calibration's default; training cuts the same holes, ``pstem train-gan --holes``).
+HELD_TILE = 16
+HELD_FRACTION = 0.15
 
 
-def held_out_tiles(mask: np.ndarray, tile: int = 16, holdout: float = 0.15, seed: int = 0) -> np.ndarray:
+def held_out_tiles(
+    mask: np.ndarray, tile: int = HELD_TILE, holdout: float = HELD_FRACTION, seed: int = 0
+) -> np.ndarray:
     """(H, W) bool: the samples of ``mask`` inside a random ``holdout`` fraction of the
     ``tile`` x ``tile`` px tiles (the same tiles for every image of the same size and seed)."""
     h, w = mask.shape
