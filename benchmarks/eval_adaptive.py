@@ -40,7 +40,7 @@ import scanpaths
 from completion.device import set_threads
 from completion.metrics import column_recall, defect_recall, mse, ratio_ci, touched_defects
 from completion.registry import COMPLETERS, get_completer
-from rl.adaptive import Budget
+from rl.adaptive import HEDGE_PATH, Budget
 from rl.equal_time import fixed_scan, split_step
 from rl.strategy import commanded_only
 from scanpaths.common import coverage_label, parse_coverage, write_text_atomic
@@ -113,7 +113,7 @@ class AdaptiveFigures:
         "squircle@3",
         "serpentine@2",
     )
-    strategies: tuple[str, ...] = ("survey", "survey-fast", "greedy", "survey-flat")
+    strategies: tuple[str, ...] = ("survey", "survey-fast", "survey-hedge", "greedy", "survey-flat")
     completers: tuple[str, ...] = ("gan-mse",)
     dose: float = 100.0
     preset: str = "typical"
@@ -297,26 +297,35 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if abs(seconds) < 0.01 else f"{seconds * 1e3:.0f} ms"
 
 
-def control_of(strategy: str, strategies: tuple[str, ...]) -> str | None:
-    """The strategy ``strategy`` is held against besides the fixed paths, when it is in
-    ``strategies``: survey against survey-flat (the same paths without looking), a learned
-    allocation (greedy-rl:FILE) against greedy (the rule it replaces)."""
+def control_of(strategy: str, scanned: tuple[str, ...]) -> str | None:
+    """The scan ``strategy`` is held against besides the best fixed path, when it is in
+    ``scanned`` (the strategies and fixed paths of the run): survey against survey-flat (the
+    same paths without looking), survey-hedge against the fixed path it surveys with and keeps
+    (:data:`rl.adaptive.HEDGE_PATH`), a learned allocation (greedy-rl:FILE) against greedy (the
+    rule it replaces)."""
     head = strategy.split(":", 1)[0]
-    control = {"survey": "survey-flat", "survey-fast": "survey-flat", "greedy-rl": "greedy"}.get(head)
-    return control if control in strategies else None
+    control = {
+        "survey": "survey-flat",
+        "survey-fast": "survey-flat",
+        "survey-hedge": HEDGE_PATH,
+        "greedy-rl": "greedy",
+    }.get(head)
+    return control if control in scanned else None
 
 
 def _pair_lines(
     cfg: AdaptiveFigures, classes: list[str], by: dict[tuple[str, str, str, str], dict[str, float]]
 ) -> list[str]:
     """Each strategy against its control (:func:`control_of`), paired ratio with its interval."""
-    pairs = [(s, c) for s in cfg.strategies if (c := control_of(s, cfg.strategies)) is not None]
+    scanned = (*cfg.strategies, *cfg.fixed)
+    pairs = [(s, c) for s in cfg.strategies if (c := control_of(s, scanned)) is not None]
     if not pairs:
         return []
     out = [
         "",
-        "Each strategy against its control (survey vs survey-flat: what looking adds; a learned allocation vs "
-        "greedy: what RL adds on the same actions), ratio of mean MSE with a paired 95 % interval:",
+        "Each strategy against its control (survey vs survey-flat: what looking adds; survey-hedge vs the fixed "
+        "path it keeps: what its warps add; a learned allocation vs greedy: what RL adds on the same actions), "
+        "ratio of mean MSE with a paired 95 % interval:",
         "",
         "| class | budget | completer | " + " | ".join(f"{describe(s)} / {c}" for s, c in pairs) + " |",
         "|---|---|---|" + "---|" * len(pairs),

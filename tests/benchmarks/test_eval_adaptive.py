@@ -61,3 +61,12 @@ def test_the_decision_report_holds_each_size_against_its_line_time() -> None:
     assert len(row) == 1 and "128 us" in row[0]  # one line of 128 px at typical physics' 1 us dwell
     ratio = float(row[0].split("|")[6])
     assert ratio > 0
+
+
+def test_each_strategy_is_held_against_its_control_when_it_was_scanned() -> None:
+    from benchmarks.eval_adaptive import control_of
+
+    assert control_of("survey-hedge", ("survey-hedge", "spiral", "lissajous@3")) == "lissajous@3"
+    assert control_of("survey-hedge:0.2", ("survey-hedge:0.2", "spiral")) is None
+    assert control_of("survey-fast", ("survey-fast", "survey-flat")) == "survey-flat"
+    assert control_of("greedy", ("greedy", "survey-flat")) is None

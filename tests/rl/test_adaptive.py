@@ -291,3 +291,62 @@ def test_the_learned_path_refuses_a_filing_its_environment_does_not_make() -> No
     size = learned.policy.config.obs_size  # type: ignore[attr-defined]
     with pytest.raises(InputError, match="register='model' is not supported"):
         learned.scan(np.zeros((size, size)), coverage=0.05, preset="typical", seed=0, register="model")
+
+
+def test_warp_gain_is_one_where_the_error_is_even_and_lower_where_it_is_not() -> None:
+    from rl.adaptive import warp_gain
+
+    sizes = np.full((4, 4), 32.0 * 32.0)
+    density = np.full((4, 4), 0.02)
+    assert warp_gain(np.ones((4, 4)), density, 500.0, sizes) == pytest.approx(1.0, abs=1e-6)
+    peaked = np.full((4, 4), 1e-3)
+    peaked[0, 0] = 1.0
+    assert warp_gain(peaked, density, 500.0, sizes) < 0.5
+    assert warp_gain(np.zeros((4, 4)), density, 500.0, sizes) == 1.0
+
+
+def test_survey_hedge_keeps_the_fixed_path_where_looking_predicts_little() -> None:
+    """A flat field: nothing varies, so the rest of lissajous@3 follows its first share and the
+    scan is that fixed path, sample for sample."""
+    from rl.equal_time import fixed_scan, spiral_time
+
+    image = np.full((128, 128), 0.5)
+    hedge = get_strategy("survey-hedge")
+    scan = hedge.scan(image, coverage=1 / 10, preset="typical", seed=4)
+    fixed = fixed_scan("lissajous@3", image, spiral_time((128, 128), 1 / 10, "typical"), "typical", seed=4)
+    p = scan.path.params
+    assert p["commit"] == "rest of lissajous@3" and p["predicted_gain"] > 0.9  # only the survey's uneven density
+    np.testing.assert_array_equal(scan.mask, fixed.mask)
+    assert scan.time_s == pytest.approx(fixed.time_s) and p["fallbacks"] == 0 and len(p["decision_s"]) == 1
+
+
+def test_survey_hedge_warps_where_the_survey_predicts_a_gain_and_falls_back_when_late() -> None:
+    from rl.adaptive import SurveyHedge
+
+    rng = np.random.default_rng(2)
+    image = np.full((128, 128), 0.4)
+    image[:, 64:] = 0.2 + 0.6 * (rng.random((128, 64)) > 0.5)
+    budget = Budget.of_coverage((128, 128), 1 / 10, "typical", 100.0)
+    eager = SurveyHedge(gain=1.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
+    assert eager.path.params["commit"] == "spiral@1" and eager.path.params["predicted_gain"] < 1.0
+    assert eager.mask[:, 64:].sum() / eager.mask.sum() > 0.55
+    assert 0.9 * budget.time_s <= eager.time_s <= budget.time_s
+    late = SurveyHedge(gain=1.0, deadline_s=0.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
+    assert late.path.params["commit"] == "rest of lissajous@3" and late.path.params["fallbacks"] == 1
+
+
+def test_survey_hedge_is_registered_and_refuses_bad_input() -> None:
+    from rl.adaptive import SurveyHedge, part_of
+
+    assert {"survey-hedge", "survey-hedge:SHARE"} <= set(strategy_names())
+    assert get_strategy("survey-hedge:0.2").survey_share == pytest.approx(0.2)  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="hedge gain must be"):
+        SurveyHedge(gain=1.5)
+    with pytest.raises(InputError, match="a survey share must be in"):
+        get_strategy("survey-hedge:0")
+    raster = scanpaths.make_path("raster", (64, 64), coverage=0.1)
+    with pytest.raises(InputError, match="only a path without jumps"):
+        part_of(raster, 0, 10)
+    lissajous = scanpaths.make_path("lissajous", (64, 64), coverage=0.1)
+    with pytest.raises(InputError, match="must lie in it"):
+        part_of(lissajous, 5, lissajous.n_samples + 1)
