@@ -4,10 +4,11 @@ A strategy that must decide while the beam finishes a line has a fraction of a m
 (256 us for a 256 px line at 1 us dwell). These kernels do the decision's arithmetic without
 NumPy's per-call overheads: the samples' statistics per block (:func:`block_stats`,
 :func:`block_variance`), the square-root allocation (:func:`allocate_blocks`, its exact solve
-:func:`solve_allocation`) and the warp of the commit path (:func:`plan_positions`,
-:func:`plan_rest`). Their references: the twins here (``*_np``) and, for the warp,
-:func:`rl.adaptive.warped_path` and ``_marginal``; the tests check that each kernel agrees
-with its reference. Inputs are assumed valid: :mod:`rl.adaptive` makes them.
+:func:`solve_allocation`), the warp of the commit path (:func:`plan_positions`,
+:func:`plan_rest`) and the window a share of the rest is best spent on (:func:`best_window`).
+Their references: the twins here (``*_np``) and, for the warp, :func:`rl.adaptive.warped_path`
+and ``_marginal``; the tests check that each kernel agrees with its reference. Inputs are
+assumed valid: :mod:`rl.adaptive` makes them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from numba import njit
 
 __all__ = [
     "allocate_blocks",
+    "best_window",
+    "best_window_np",
     "block_stats",
     "block_stats_np",
     "block_variance",
@@ -343,6 +346,128 @@ def allocate_blocks(
     return out
 
 
+@njit(cache=True, nogil=True)
+def best_window(
+    error: np.ndarray,
+    density: np.ndarray,
+    sizes: np.ndarray,
+    samples: float,
+    cuts_y: np.ndarray,
+    cuts_x: np.ndarray,
+    fracs: np.ndarray,
+    max_share: float,
+) -> tuple[float, int, int, int, int, float]:
+    """The window of blocks and the share of ``samples`` to scan over it that minimise the
+    predicted error ``sum_b sizes_b error_b rho0_b / (rho0_b + add_b)`` (``rho0`` the blocks'
+    samples per px, floored at a third of the mean as :func:`allocate_blocks` does): a share
+    ``f`` of the samples spread over the window, the rest over the whole field.
+
+    Args:
+        error: (By, Bx) predicted MSE per px of each block (>= 0).
+        density: (By, Bx) samples per px each block has.
+        sizes: (By, Bx) px per block.
+        samples: samples to add (> 0).
+        cuts_y, cuts_x: (Ky,), (Kx,) int64 sorted block indices a window may start or end at
+            (0 and By / Bx among them); a window spans at least two blocks each way.
+        fracs: (F,) shares of the samples tried for the window, in (0, 1].
+        max_share: windows of at least this share of the field's px are not tried.
+
+    Returns:
+        (predicted error over that of spreading every sample evenly, y0, y1, x0, x1 blocks,
+        the share): (1.0, 0, By, 0, Bx, 0.0) where no window is predicted to do better.
+    """
+    by, bx = error.shape
+    floor = max(density.mean() / 3.0, 1e-4)
+    total = sizes.sum()
+    r0 = np.empty((by, bx))
+    g = np.empty((by, bx))  # g / (r0 + a): a block's predicted error with a samples per px added
+    area = np.zeros((by + 1, bx + 1))  # px of blocks [0, i) x [0, j)
+    for i in range(by):
+        for j in range(bx):
+            r0[i, j] = max(density[i, j], floor)
+            g[i, j] = sizes[i, j] * error[i, j] * r0[i, j]
+            area[i + 1, j + 1] = area[i, j + 1] + area[i + 1, j] - area[i, j] + sizes[i, j]
+    even = 0.0
+    for i in range(by):
+        for j in range(bx):
+            even += g[i, j] / (r0[i, j] + samples / total)
+    best = (1.0, 0, by, 0, bx, 0.0)
+    if even <= 0.0:
+        return best
+    nf = fracs.shape[0]
+    outside = np.zeros(nf)  # every block's error with the rest spread over the field, per share
+    for k in range(nf):
+        a = (1.0 - fracs[k]) * samples / total
+        for i in range(by):
+            for j in range(bx):
+                outside[k] += g[i, j] / (r0[i, j] + a)
+    for p in range(cuts_y.shape[0]):
+        for q in range(p + 1, cuts_y.shape[0]):
+            y0, y1 = cuts_y[p], cuts_y[q]
+            if y1 - y0 < 2:
+                continue
+            for u in range(cuts_x.shape[0]):
+                for v in range(u + 1, cuts_x.shape[0]):
+                    x0, x1 = cuts_x[u], cuts_x[v]
+                    if x1 - x0 < 2:
+                        continue
+                    px = area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
+                    if px >= max_share * total:
+                        continue
+                    for k in range(nf):
+                        a = (1.0 - fracs[k]) * samples / total
+                        a_in = a + fracs[k] * samples / px
+                        pred = outside[k]
+                        for i in range(y0, y1):
+                            for j in range(x0, x1):
+                                pred += g[i, j] / (r0[i, j] + a_in) - g[i, j] / (r0[i, j] + a)
+                        ratio = pred / even
+                        if ratio < best[0]:
+                            best = (ratio, y0, y1, x0, x1, fracs[k])
+    return best
+
+
+def best_window_np(
+    error: np.ndarray,
+    density: np.ndarray,
+    sizes: np.ndarray,
+    samples: float,
+    cuts_y: np.ndarray,
+    cuts_x: np.ndarray,
+    fracs: np.ndarray,
+    max_share: float,
+) -> tuple[float, int, int, int, int, float]:
+    """:func:`best_window` with NumPy, every window's prediction from scratch."""
+    by, bx = error.shape
+    r0 = np.maximum(density, max(float(density.mean()) / 3.0, 1e-4))
+    total = float(sizes.sum())
+
+    def predicted(add: np.ndarray) -> float:
+        return float(np.sum(sizes * error * r0 / (r0 + add)))
+
+    even = predicted(np.full((by, bx), samples / total))
+    best = (1.0, 0, by, 0, bx, 0.0)
+    if even <= 0:
+        return best
+    for p, y0 in enumerate(cuts_y):
+        for y1 in cuts_y[p + 1 :]:
+            for u, x0 in enumerate(cuts_x):
+                for x1 in cuts_x[u + 1 :]:
+                    if y1 - y0 < 2 or x1 - x0 < 2:
+                        continue
+                    inside = np.zeros((by, bx), bool)
+                    inside[y0:y1, x0:x1] = True
+                    area = float(sizes[inside].sum())
+                    if area >= max_share * total:
+                        continue
+                    for f in fracs:
+                        add = np.full((by, bx), (1 - f) * samples / total) + inside * (f * samples / area)
+                        ratio = predicted(add) / even
+                        if ratio < best[0]:
+                            best = (ratio, int(y0), int(y1), int(x0), int(x1), float(f))
+    return best
+
+
 def warm() -> None:
     """Run every kernel once on tiny inputs, so that compiling (or loading the compiled code
     from Numba's cache) happens before a scan, not inside its first decision."""
@@ -356,3 +481,5 @@ def warm() -> None:
     base.flags.writeable = off.flags.writeable = False  # as rl.adaptive.base_path hands them out
     pos, flags, dx, dy = plan_positions(extra, sizes, 0.3, smooth, smooth, base, off, np.zeros(2), 1)
     plan_rest(pos, flags, base, off, dx, dy, 1)
+    cuts = np.array([0, 2], dtype=np.int64)
+    best_window(err, density, sizes, 10.0, cuts, cuts, np.array([0.5]), 0.8)

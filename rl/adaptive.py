@@ -19,12 +19,15 @@ fixed path) and measured per specimen class by ``pstem eval adaptive``:
   spiral where they would not). A fast, warped path is placed badly by the coils, so it pays
   only where the samples are filed where the coil model puts the beam (``register="model"``;
   ``pstem eval adaptive --register model``).
-- ``survey-hedge`` (**survey, then commit only where it pays**): the survey is the first share
-  of a fixed path (:data:`HEDGE_PATH`, ``lissajous@3``, the best fixed path on most classes);
-  the rest is the warped spiral only where survey-fast's prediction says the error falls
-  below :data:`HEDGE_GAIN` of the even spread's (:func:`warp_gain`), and the rest of the same
-  fixed path otherwise, so where looking cannot help the scan is that fixed path
-  (:class:`SurveyHedge`).
+- ``survey-hedge`` (**survey, then commit only where it pays**): the survey is the first
+  :data:`HEDGE_SURVEY` of the time of a fixed path (:data:`HEDGE_PATH`, ``lissajous@3``, the
+  best fixed path on most classes); from survey-fast's prediction it picks the window of blocks,
+  and the share of the rest to spend there, that the allocation's model says gain most, and
+  where they are predicted to take the error below :data:`HEDGE_GAIN` of going on along the
+  fixed path, the rest is the fixed path's next part and then a Lissajous figure over the
+  window, its drive at the whole figure's frequencies (the coils follow it as they follow the
+  fixed path; a warped path they do not); elsewhere the rest of the same fixed path, so that
+  where looking cannot help the scan is that fixed path (:class:`SurveyHedge`).
 - ``greedy`` (**greedy expected error reduction**, SLADS-style, in rounds): a smaller survey
   (:data:`GREEDY_SURVEY`), then :data:`GREEDY_ROUNDS` rounds, each re-completing what has been
   seen and spending its slice of the time where the predicted drop per sample is largest now
@@ -96,7 +99,16 @@ from scanpaths.physics import Preset, get_preset
 from scanpaths.scanner import PartialScan, Samples, Scanner, scan_time
 from scanpaths.strategies import STRATEGIES, Strategy
 
-from ._plan import allocate_blocks, block_stats, block_variance, plan_positions, plan_rest, smoothing_matrix, warm
+from ._plan import (
+    allocate_blocks,
+    best_window,
+    block_stats,
+    block_variance,
+    plan_positions,
+    plan_rest,
+    smoothing_matrix,
+    warm,
+)
 from .equal_time import coverage_for_time, densest, density_for_time, fixed_path, spiral_time, split_step
 
 __all__ = [
@@ -107,8 +119,10 @@ __all__ = [
     "LINES_COMMIT",
     "LINES_MAX_SPACING",
     "GREEDY_ROUNDS",
+    "HEDGE_FRACS",
     "HEDGE_GAIN",
     "HEDGE_PATH",
+    "HEDGE_SURVEY",
     "SAMPLES",
     "SURVEY_STEP",
     "AdaptiveScan",
@@ -120,8 +134,8 @@ __all__ = [
     "base_path",
     "block_mean",
     "part_of",
-    "warp_gain",
     "warped_path",
+    "window_path",
 ]
 
 #: Side of the blocks the density is chosen per, px.
@@ -161,8 +175,18 @@ SURVEY_STEP = 3.0
 #: The fixed path ``survey-hedge`` scans: its first share is the survey, its rest the commit
 #: where warping is not predicted to pay.
 HEDGE_PATH = "lissajous@3"
-#: ``survey-hedge`` warps where :func:`warp_gain` predicts less than this share of the even error.
-HEDGE_GAIN = 0.3
+#: Share of the time the survey of ``survey-hedge`` spends (the first part of :data:`HEDGE_PATH`).
+HEDGE_SURVEY = 0.5
+#: ``survey-hedge`` scans a window where the predicted error falls below this share of the
+#: error of going on along the fixed path.
+HEDGE_GAIN = 0.7
+#: Shares of the rest of the time ``survey-hedge`` may spend on a window (the fixed path the rest).
+HEDGE_FRACS: tuple[float, ...] = (0.25, 0.5, 0.75)
+#: Windows of at least this share of the field are not tried (they are nearly the fixed path).
+HEDGE_MAX_SHARE = 0.8
+#: The window search merges the blocks into at most this many cells a side (a window spans two
+#: or more): about 0.1 ms on any field.
+HEDGE_CELLS = 8
 #: The completer that predicts the error (fast: it runs once per decision).
 ESTIMATOR = "gan-mse"
 #: The estimator name of the error predicted from the samples alone (:meth:`AdaptiveScan.sample_variance`).
@@ -245,27 +269,6 @@ def allocate(
     d = np.ascontiguousarray(density, dtype=np.float64).ravel()
     sz = np.ascontiguousarray(sizes, dtype=np.float64).ravel()
     return allocate_blocks(e.ravel(), d, float(samples), sz, float(alpha), float(max_density)).reshape(e.shape)
-
-
-def warp_gain(
-    error: np.ndarray, density: np.ndarray, samples: float, sizes: np.ndarray, *, alpha: float = ALPHA
-) -> float:
-    """The predicted error after :func:`allocate`'s extra samples over that after the same
-    samples spread evenly, by the model ``E (rho0 / rho) ** alpha`` (arguments as
-    :func:`allocate`'s; a block's ``rho0`` floored at a third of the mean, as there): 1 where the
-    allocation predicts nothing gained, lower the more it does."""
-    e = np.maximum(np.asarray(error, dtype=np.float64), 0.0)
-    sz = np.asarray(sizes, dtype=np.float64)
-    d = np.asarray(density, dtype=np.float64)
-    rho0 = np.maximum(d, max(float(d.mean()) / 3.0, 1e-4))
-    extra = allocate(e, d, samples, sz, alpha=alpha)
-    even = np.full_like(rho0, samples / float(sz.sum()))
-
-    def predicted(add: np.ndarray) -> float:
-        return float(np.sum(sz * e * (rho0 / (rho0 + add)) ** alpha))
-
-    base = predicted(even)
-    return predicted(extra) / base if base > 0 else 1.0
 
 
 @lru_cache(maxsize=8)
@@ -791,12 +794,22 @@ def _survey_path(kind: str, shape: tuple[int, int], time_s: float, preset: Prese
 
 
 def part_of(path: ScanPath, start: int, stop: int) -> ScanPath:
-    """Ticks ``start`` to ``stop`` of ``path`` (a path without jumps) as a path of its own."""
-    if path.jumps.size:
-        raise InputError(f"only a path without jumps can be cut in parts; {path.kind} jumps")
+    """Ticks ``start`` to ``stop`` of ``path`` as a path of its own (its first position continues
+    from wherever the beam is, so a part may not start at one of the path's jumps)."""
     if not 0 <= start < stop <= path.n_samples:
         raise InputError(f"a part of a path of {path.n_samples} ticks must lie in it, got [{start}, {stop})")
-    return ScanPath(path.kind, path.shape, path.positions[start:stop], path.blanked[start:stop], params=path.params)
+    if start in set(path.jumps.tolist()):
+        raise InputError(f"a part of a path may not start at one of its jumps (tick {start} of {path.kind})")
+    jumps = path.jumps[(path.jumps > start) & (path.jumps < stop)] - start
+    return ScanPath(
+        path.kind,
+        path.shape,
+        path.positions[start:stop],
+        path.blanked[start:stop],
+        jumps,
+        params=path.params,
+        settle_px=path.settle_px,
+    )
 
 
 def _block_sizes(shape: tuple[int, int]) -> np.ndarray:
@@ -861,48 +874,97 @@ class GreedyERD(_Adaptive):
         super().__init__(name, survey, rounds, estimator, deadline_s)
 
 
-class SurveyHedge(_Adaptive):
-    """Survey, then commit only where it pays (``survey-hedge``): the survey is the first
-    ``survey`` of the time of a fixed path (:data:`HEDGE_PATH`, the best fixed path on most
-    classes); from its samples alone (:meth:`AdaptiveScan.sample_variance`) the allocation
-    predicts how much a warped spiral for the rest would gain (:func:`warp_gain`), and the rest
-    is that warped spiral only where the predicted error falls below :data:`HEDGE_GAIN` of the
-    even spread's, the rest of the same fixed path otherwise (a missed deadline, too). Where it
-    keeps the path, the scan is that fixed path, so on specimens where looking cannot help it
-    costs nothing but the noise of another realisation of the beam.
+def window_path(
+    shape: tuple[int, int],
+    window: tuple[int, int, int, int],
+    time_s: float,
+    preset: str | Preset,
+    start: np.ndarray | None = None,
+    step: float | None = None,
+) -> ScanPath | None:
+    """A Lissajous figure over ``window`` (y0, y1, x0, x1 px) of a ``shape`` field that takes
+    ``time_s``, after a blanked jump from ``start`` (the scanner adds its settling), or None
+    where no figure fits that time. It moves up to ``step`` px per tick (default: the step of
+    :data:`HEDGE_PATH` scaled by the window's side over the field's, so that its drive runs at the
+    whole-field figure's frequencies, which the coils follow as well; a faster step where that
+    does not fit)."""
+    y0, y1, x0, x1 = (int(v) for v in window)
+    h, w = shape
+    if not (0 <= y0 < y1 <= h and 0 <= x0 < x1 <= w):
+        raise InputError(f"a window must lie in the {h}x{w} px field, got rows {y0}-{y1}, columns {x0}-{x1}")
+    kind, full = split_step(HEDGE_PATH)
+    first = max(1.0, full * max(y1 - y0, x1 - x0) / max(shape)) if step is None else float(step)
+    for st in sorted({first, *(v for v in (2.0, 3.0, 4.0) if v > first)}):
+        try:
+            params = density_for_time(kind, (y1 - y0, x1 - x0), preset, float(time_s), st)
+        except InputError:
+            continue
+        made = make_path(kind, (y1 - y0, x1 - x0), seed=0, **params)
+        path = ScanPath("window", shape, made.positions + np.array([x0, y0]), made.blanked.copy(), params=params)
+        return _with_start(path, start)
+    return None
 
-    Why a margin so wide: the warped 1 px spiral gives up the stepped path's lead (lissajous@3 is
-    0.64-0.90 x the best 1 px path), and the sample variance predicts the warp's gain poorly
-    (throwaway probe, 24 training specimens a class, seeds 605,000 on, typical physics, dose
-    100, gan-mse: the warped spiral after a 0.3 survey was 0.95-1.37 x the rest of lissajous@3
-    per class; choosing per specimen with hindsight would give 0.83-0.99 x; a margin of 0.3
-    gave 0.97-1.05 x, 0.5 1.0-1.23 x)."""
+
+def _coarse(
+    error: np.ndarray, density: np.ndarray, sizes: np.ndarray, most: int = HEDGE_CELLS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks' (By, Bx) predicted error, samples per px and px merged into at most ``most``
+    x ``most`` cells (each the px-weighted mean or the sum of its blocks; the blocks as they
+    are where there are no more), and the (Ky + 1,), (Kx + 1,) block indices where the cells
+    start and end: the window search then takes the same time on any field."""
+    by, bx = error.shape
+    if by <= most and bx <= most:  # the blocks themselves
+        return error, density, sizes, np.arange(by + 1, dtype=np.int64), np.arange(bx + 1, dtype=np.int64)
+    ey = np.unique(np.round(np.linspace(0, by, min(by, most) + 1)).astype(np.int64))
+    ex = np.unique(np.round(np.linspace(0, bx, min(bx, most) + 1)).astype(np.int64))
+
+    def merge(a: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(np.add.reduceat(a, ey[:-1], axis=0), ex[:-1], axis=1)
+
+    px = merge(sizes)
+    return merge(error * sizes) / px, merge(density * sizes) / px, px, ey, ex
+
+
+class SurveyHedge(_Adaptive):
+    """Survey, then commit only where it pays (``survey-hedge``; module docstring).
+
+    The survey is the first ``survey`` of the time of the fixed path :data:`HEDGE_PATH`; the
+    beam goes on along it for one more line while the strategy decides from the survey's
+    samples alone (:meth:`AdaptiveScan.sample_variance`): over windows of blocks and shares of
+    the rest (:data:`HEDGE_FRACS`), the one that minimises the predicted error
+    (:func:`rl._plan.best_window`, the model of :func:`allocate`). Where it predicts less than
+    ``gain`` of the error of going on along the fixed path, the beam scans the fixed path's
+    next (1 - share) of the rest and then a Lissajous figure over the window
+    (:func:`window_path`); elsewhere (and where the decision is late or no figure fits) the
+    rest of the fixed path, so that where looking cannot help the scan is that fixed path.
+
+    Measured (``pstem eval adaptive --n 64``, typical physics, gan-mse): 0.89 x the best fixed
+    path on nanoparticles at 1/20, 0.98-1.03 x on lattices, point defects, edges and the real
+    frames; the thresholds (0.7, shares up to 0.75, a survey of 0.5) were set on other seeds
+    (``benchmarks/RESULTS.md``)."""
 
     def __init__(
-        self, survey: float = DEFAULT_SURVEY, deadline_s: float | None = None, gain: float | None = None
+        self,
+        survey: float = HEDGE_SURVEY,
+        deadline_s: float | None = None,
+        gain: float | None = None,
     ) -> None:
-        name = "survey-hedge" + ("" if survey == DEFAULT_SURVEY else f":{survey:g}")
+        name = "survey-hedge" + ("" if survey == HEDGE_SURVEY else f":{survey:g}")
         super().__init__(name, survey, 1, SAMPLES, deadline_s)
+        if self.survey_share > MAX_SURVEY:
+            raise InputError(f"the survey of survey-hedge may take at most {MAX_SURVEY:g} of the time, got {survey:g}")
         self.gain = HEDGE_GAIN if gain is None else check_number(gain, "hedge gain", 0.0, 1.0)
         self.path_name = HEDGE_PATH
 
-    def scan(
-        self,
-        image: np.ndarray,
-        *,
-        coverage: float,
-        preset: str | Preset,
-        seed: int,
-        dose: float | None = None,
-        truth: np.ndarray | None = None,
-        register: str = "commanded",
+    def scan_budget(
+        self, image: np.ndarray, budget: Budget, preset: str | Preset, seed: int, register: str = "commanded"
     ) -> PartialScan:
-        self.coverage = float(coverage)
-        budget = Budget.of_coverage(image.shape, coverage, preset, dose)
+        """Scan ``image`` (H, W) in [0, 1] within ``budget``, the samples filed per ``register``."""
         self.check(image.shape)
         fixed = fixed_path(self.path_name, image.shape, budget.time_s, preset, seed)
         cut = int(self.survey_share * fixed.n_samples)
-        if not 2 <= cut < fixed.n_samples - 1:
+        lead = min(cut + max(image.shape), fixed.n_samples)  # the line scanned while deciding
+        if not 2 <= cut < lead < fixed.n_samples - 1:
             raise InputError(
                 f"a survey of {self.survey_share:g} of {fixed.n_samples} ticks leaves no survey or no rest"
             )
@@ -912,24 +974,56 @@ class SurveyHedge(_Adaptive):
             preset,
             seed,
             survey_share=self.survey_share,
+            rounds=1,
             name=self.name,
             register=register,
             survey_path=part_of(fixed, 0, cut),
         )
         t0 = time.perf_counter()
         blocks, density = run.sample_variance()
-        left = (budget.time_s - run.scanner.time_s) / run.preset.dwell_s
-        gain = warp_gain(blocks, density, left, run.sizes)
-        took = time.perf_counter() - t0
-        late = self.deadline_s is not None and took > self.deadline_s
-        warp = gain < self.gain and not late
-        if warp:
-            run.step(blocks=blocks, density=density, took=took, source="sample variance")
-        else:
-            run.follow(part_of(fixed, cut, fixed.n_samples), took=took, source="sample variance", fallback=late)
-        return run.result(
-            survey=self.survey_share, commit="spiral@1" if warp else f"rest of {self.path_name}", predicted_gain=gain
+        rest = (budget.time_s - run.scanner.time_s) / run.preset.dwell_s - (lead - cut)
+        e, d, px_cells, ey, ex = _coarse(blocks, density, run.sizes)
+        cells_y, cells_x = np.arange(len(ey), dtype=np.int64), np.arange(len(ex), dtype=np.int64)
+        ratio, cy0, cy1, cx0, cx1, share = best_window(
+            e, d, px_cells, rest, cells_y, cells_x, np.asarray(HEDGE_FRACS), HEDGE_MAX_SHARE
         )
+        y0, y1, x0, x1 = int(ey[cy0]), int(ey[cy1]), int(ex[cx0]), int(ex[cx1])
+        took = time.perf_counter() - t0  # the decision: the window, or none; made while the lead line is scanned
+        late = self.deadline_s is not None and took > self.deadline_s
+        window, keep, px, plan_s = None, 0, (0, 0, 0, 0), 0.0
+        if ratio < self.gain and not late:
+            # the window's figure is planned while the beam goes on along the fixed path's share
+            t1 = time.perf_counter()
+            h, w = image.shape
+            px = (y0 * BLOCK_PX, min(y1 * BLOCK_PX, h), x0 * BLOCK_PX, min(x1 * BLOCK_PX, w))
+            keep = int((1.0 - share) * (fixed.n_samples - lead))  # the fixed path's share of the rest
+            end = fixed.positions[lead + keep - 1] if keep else fixed.positions[lead - 1]
+            hold = self.preset_hold(run.preset)
+            time_left = budget.time_s - run.scanner.time_s - (lead - cut + keep + hold) * run.preset.dwell_s
+            window = window_path(image.shape, px, time_left, run.preset, start=end) if time_left > 0 else None
+            plan_s = time.perf_counter() - t1
+        run.scanner.scan(part_of(fixed, cut, lead), None)  # the line scanned while deciding
+        if window is None:
+            run.follow(part_of(fixed, lead, fixed.n_samples), took=took, source="sample variance", fallback=late)
+            commit = f"rest of {self.path_name}"
+        else:
+            if keep > 1:
+                run.scanner.scan(part_of(fixed, lead, lead + keep))
+            run.follow(window, took=took, source="sample variance")
+            commit = f"window rows {px[0]}-{px[1]}, columns {px[2]}-{px[3]}, {share:g} of the rest"
+        return run.result(
+            survey=self.survey_share,
+            commit=commit,
+            predicted_gain=ratio,
+            plan_s=plan_s,
+            plan_room_s=keep * run.preset.dwell_s,
+        )
+
+    @staticmethod
+    def preset_hold(preset: Preset) -> int:
+        """Ticks a jump across the field may hold the beam (settling plus slew-limited travel),
+        as :meth:`AdaptiveScan.step` allows for."""
+        return int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
 
 
 def _share(arg: str | None, default: float) -> float:
@@ -963,7 +1057,7 @@ def _survey_lines(arg: str | None, _base: Path) -> Strategy:
 
 
 def _survey_hedge(arg: str | None, _base: Path) -> Strategy:
-    return SurveyHedge(_share(arg, DEFAULT_SURVEY))
+    return SurveyHedge(_share(arg, HEDGE_SURVEY))
 
 
 def _greedy(arg: str | None, _base: Path) -> Strategy:
@@ -999,8 +1093,8 @@ STRATEGIES.register_prefix(
 STRATEGIES.register(
     "survey-hedge",
     _survey_hedge,
-    help="the first 0.3 of lissajous@3 as the survey, then the rest of it, or a warped spiral where the survey "
-    "predicts the error falls below 0.3 of the even spread's (costs nothing where looking cannot help)",
+    help="the first half of lissajous@3 as the survey, then its rest, or part of it and a Lissajous over the window "
+    "where the survey predicts the error falls below 0.7 of the rest's (costs nothing where looking cannot help)",
 )
 STRATEGIES.register_prefix(
     "survey-hedge", _survey_hedge, arg="SHARE", help="survey-hedge, the survey SHARE of lissajous@3's time"

@@ -293,21 +293,9 @@ def test_the_learned_path_refuses_a_filing_its_environment_does_not_make() -> No
         learned.scan(np.zeros((size, size)), coverage=0.05, preset="typical", seed=0, register="model")
 
 
-def test_warp_gain_is_one_where_the_error_is_even_and_lower_where_it_is_not() -> None:
-    from rl.adaptive import warp_gain
-
-    sizes = np.full((4, 4), 32.0 * 32.0)
-    density = np.full((4, 4), 0.02)
-    assert warp_gain(np.ones((4, 4)), density, 500.0, sizes) == pytest.approx(1.0, abs=1e-6)
-    peaked = np.full((4, 4), 1e-3)
-    peaked[0, 0] = 1.0
-    assert warp_gain(peaked, density, 500.0, sizes) < 0.5
-    assert warp_gain(np.zeros((4, 4)), density, 500.0, sizes) == 1.0
-
-
 def test_survey_hedge_keeps_the_fixed_path_where_looking_predicts_little() -> None:
-    """A flat field: nothing varies, so the rest of lissajous@3 follows its first share and the
-    scan is that fixed path, sample for sample."""
+    """A flat field: nothing varies, so the rest of lissajous@3 follows its first share (and the
+    line scanned while deciding) and the scan is that fixed path, sample for sample."""
     from rl.equal_time import fixed_scan, spiral_time
 
     image = np.full((128, 128), 0.5)
@@ -320,19 +308,56 @@ def test_survey_hedge_keeps_the_fixed_path_where_looking_predicts_little() -> No
     assert scan.time_s == pytest.approx(fixed.time_s) and p["fallbacks"] == 0 and len(p["decision_s"]) == 1
 
 
-def test_survey_hedge_warps_where_the_survey_predicts_a_gain_and_falls_back_when_late() -> None:
+def test_survey_hedge_scans_a_window_where_the_survey_predicts_a_gain_and_falls_back_when_late() -> None:
+    """Busy on the right half of the field only: the window lies there, its figure after the
+    fixed path's share of the rest; a decision past its deadline keeps the fixed path."""
     from rl.adaptive import SurveyHedge
+    from rl.equal_time import fixed_scan
 
     rng = np.random.default_rng(2)
     image = np.full((128, 128), 0.4)
     image[:, 64:] = 0.2 + 0.6 * (rng.random((128, 64)) > 0.5)
     budget = Budget.of_coverage((128, 128), 1 / 10, "typical", 100.0)
-    eager = SurveyHedge(gain=1.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
-    assert eager.path.params["commit"] == "spiral@1" and eager.path.params["predicted_gain"] < 1.0
-    assert eager.mask[:, 64:].sum() / eager.mask.sum() > 0.55
-    assert 0.9 * budget.time_s <= eager.time_s <= budget.time_s
+    scan = SurveyHedge(gain=1.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
+    p = scan.path.params
+    assert p["commit"].startswith("window rows 0-128, columns 64-128") and p["predicted_gain"] < 1.0
+    fixed = fixed_scan("lissajous@3", image, budget.time_s, "typical", seed=0, dose=100.0)
+    assert scan.mask[:, 64:].sum() > 1.2 * fixed.mask[:, 64:].sum()
+    assert 0.9 * budget.time_s <= scan.time_s <= budget.time_s
+    assert p["plan_s"] > 0 and p["plan_room_s"] > 0 and len(p["decision_s"]) == 1
     late = SurveyHedge(gain=1.0, deadline_s=0.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
     assert late.path.params["commit"] == "rest of lissajous@3" and late.path.params["fallbacks"] == 1
+
+
+def test_the_window_search_kernel_and_twin_agree() -> None:
+    from rl._plan import best_window, best_window_np
+
+    rng = np.random.default_rng(5)
+    error, density = rng.random((6, 7)) ** 3, rng.random((6, 7)) * 0.05
+    sizes = np.full((6, 7), 1024.0)
+    sizes[-1] = 512.0  # a partial last row of blocks
+    cy, cx, fracs = np.arange(7), np.array([0, 2, 3, 5, 7]), np.array([0.25, 0.5, 0.75])
+    got = best_window(error, density, sizes, 2000.0, cy, cx, fracs, 0.8)
+    want = best_window_np(error, density, sizes, 2000.0, cy, cx, fracs, 0.8)
+    assert got[1:5] == want[1:5] and got[5] == want[5] and got[0] == pytest.approx(want[0], rel=1e-12)
+    assert got[0] < 1.0 and (got[2] - got[1]) * (got[4] - got[3]) * 1024 < 0.8 * sizes.sum()
+    flat = best_window(np.ones((6, 7)), np.full((6, 7), 0.02), np.full((6, 7), 1024.0), 2000.0, cy, cx, fracs, 0.8)
+    assert flat[0] >= 1.0 - 1e-12  # an even error: no window beats the even spread
+
+
+def test_a_window_figure_lies_in_its_window_and_takes_its_time() -> None:
+    from rl.adaptive import window_path
+
+    preset = scanpaths.get_preset("typical")
+    path = window_path((256, 256), (64, 160, 32, 224), 1.5e-3, preset, start=np.array([10.0, 10.0]))
+    assert path is not None and path.jumps.tolist() == [1]
+    inside = path.positions[1:]
+    assert inside[:, 0].min() >= 32 - 1e-9 and inside[:, 0].max() <= 223 + 1e-9
+    assert inside[:, 1].min() >= 64 - 1e-9 and inside[:, 1].max() <= 159 + 1e-9
+    assert scanpaths.scan_time(path, preset) <= 1.5e-3 * 1.02
+    assert window_path((256, 256), (64, 160, 32, 224), 1e-6, preset) is None  # no figure that quick
+    with pytest.raises(InputError, match="a window must lie in"):
+        window_path((256, 256), (64, 300, 32, 224), 1e-3, preset)
 
 
 def test_survey_hedge_is_registered_and_refuses_bad_input() -> None:
@@ -344,9 +369,13 @@ def test_survey_hedge_is_registered_and_refuses_bad_input() -> None:
         SurveyHedge(gain=1.5)
     with pytest.raises(InputError, match="a survey share must be in"):
         get_strategy("survey-hedge:0")
+    with pytest.raises(InputError, match="may take at most 0.6 of the time"):
+        get_strategy("survey-hedge:0.8")
     raster = scanpaths.make_path("raster", (64, 64), coverage=0.1)
-    with pytest.raises(InputError, match="only a path without jumps"):
-        part_of(raster, 0, 10)
+    with pytest.raises(InputError, match="may not start at one of its jumps"):
+        part_of(raster, int(raster.jumps[0]), raster.n_samples)
+    piece = part_of(raster, 1, int(raster.jumps[1]) + 5)
+    assert piece.jumps.tolist() == [int(raster.jumps[0]) - 1, int(raster.jumps[1]) - 1]
     lissajous = scanpaths.make_path("lissajous", (64, 64), coverage=0.1)
     with pytest.raises(InputError, match="must lie in it"):
         part_of(lissajous, 5, lissajous.n_samples + 1)
