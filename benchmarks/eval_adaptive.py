@@ -40,8 +40,8 @@ import scanpaths
 from completion.device import set_threads
 from completion.metrics import column_recall, defect_recall, mse, ratio_ci, touched_defects
 from completion.registry import COMPLETERS, get_completer
-from rl.adaptive import HEDGE_PATH, Budget
-from rl.equal_time import fixed_scan, split_step
+from rl.adaptive import Budget, hedge_path
+from rl.equal_time import fixed_scan, spiral_time, split_step
 from rl.strategy import commanded_only
 from scanpaths.common import coverage_label, parse_coverage, write_text_atomic
 from scanpaths.errors import ConfigError, InputError, field_errors
@@ -297,19 +297,23 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if abs(seconds) < 0.01 else f"{seconds * 1e3:.0f} ms"
 
 
-def control_of(strategy: str, scanned: tuple[str, ...]) -> str | None:
+def control_of(
+    strategy: str,
+    scanned: tuple[str, ...],
+    shape: tuple[int, int] = (256, 256),
+    coverage: float = 1 / 20,
+    preset: str = "typical",
+) -> str | None:
     """The scan ``strategy`` is held against besides the best fixed path, when it is in
     ``scanned`` (the strategies and fixed paths of the run): survey against survey-flat (the
     same paths without looking), survey-hedge against the fixed path it surveys with and keeps
-    (:data:`rl.adaptive.HEDGE_PATH`), a learned allocation (greedy-rl:FILE) against greedy (the
-    rule it replaces)."""
+    on that field at that budget (:func:`rl.adaptive.hedge_path`), a learned allocation
+    (greedy-rl:FILE) against greedy (the rule it replaces)."""
     head = strategy.split(":", 1)[0]
-    control = {
-        "survey": "survey-flat",
-        "survey-fast": "survey-flat",
-        "survey-hedge": HEDGE_PATH,
-        "greedy-rl": "greedy",
-    }.get(head)
+    if head == "survey-hedge":
+        control: str | None = hedge_path(shape, spiral_time(shape, coverage, preset), preset)
+    else:
+        control = {"survey": "survey-flat", "survey-fast": "survey-flat", "greedy-rl": "greedy"}.get(head)
     return control if control in scanned else None
 
 
@@ -318,24 +322,33 @@ def _pair_lines(
 ) -> list[str]:
     """Each strategy against its control (:func:`control_of`), paired ratio with its interval."""
     scanned = (*cfg.strategies, *cfg.fixed)
-    pairs = [(s, c) for s in cfg.strategies if (c := control_of(s, scanned)) is not None]
+    shape = (cfg.size, cfg.size)
+
+    def control(s: str, cov: float) -> str | None:
+        return control_of(s, scanned, shape, cov, cfg.preset)
+
+    pairs = [(s, c) for s in cfg.strategies if (c := control(s, cfg.coverages[0])) is not None]
     if not pairs:
         return []
     out = [
         "",
         "Each strategy against its control (survey vs survey-flat: what looking adds; survey-hedge vs the fixed "
-        "path it keeps: what its warps add; a learned allocation vs greedy: what RL adds on the same actions), "
+        "path it keeps: what its windows add; a learned allocation vs greedy: what RL adds on the same actions), "
         "ratio of mean MSE with a paired 95 % interval:",
         "",
-        "| class | budget | completer | " + " | ".join(f"{describe(s)} / {c}" for s, c in pairs) + " |",
+        "| class | budget | completer | "
+        + " | ".join(f"{describe(s)} / {'its fixed path' if s.startswith('survey-hedge') else c}" for s, c in pairs)
+        + " |",
         "|---|---|---|" + "---|" * len(pairs),
     ]
     for cls in classes:
-        for cov in (coverage_label(c) for c in cfg.coverages):
+        for c_num in cfg.coverages:
+            cov = coverage_label(c_num)
             for m in cfg.completers:
                 cells = []
-                for s, c in pairs:
-                    a_, b_ = by.get((cls, cov, m, s), {}), by.get((cls, cov, m, c), {})
+                for s, _ in pairs:
+                    c = control(s, c_num)
+                    a_, b_ = by.get((cls, cov, m, s), {}), by.get((cls, cov, m, c or ""), {})
                     ids = sorted(set(a_) & set(b_))
                     if len(ids) < 2:
                         cells.append("-")

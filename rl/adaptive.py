@@ -122,6 +122,7 @@ __all__ = [
     "HEDGE_FRACS",
     "HEDGE_GAIN",
     "HEDGE_PATH",
+    "HEDGE_STEPS",
     "HEDGE_SURVEY",
     "SAMPLES",
     "SURVEY_STEP",
@@ -132,6 +133,7 @@ __all__ = [
     "SurveyHedge",
     "allocate",
     "base_path",
+    "hedge_path",
     "block_mean",
     "part_of",
     "warped_path",
@@ -172,9 +174,13 @@ SURVEY_KIND = "lissajous"
 #: fastest at the centre): where the survey's time is too short for one figure at this step, it
 #: moves at about 1 px per tick.
 SURVEY_STEP = 3.0
-#: The fixed path ``survey-hedge`` scans: its first share is the survey, its rest the commit
-#: where warping is not predicted to pay.
+#: The fixed path ``survey-hedge`` scans (its first share is the survey, its rest the commit
+#: where a window is not predicted to pay): a Lissajous at the fastest of :data:`HEDGE_STEPS` px
+#: per tick whose samples lie no further apart along its lines than its lines lie apart
+#: (:func:`hedge_path`): ``lissajous@3`` at 1/20 and 1/50 on 256 px, ``lissajous@2`` at 1/10.
 HEDGE_PATH = "lissajous@3"
+#: The steps :func:`hedge_path` picks from, fastest first.
+HEDGE_STEPS: tuple[float, ...] = (3.0, 2.0, 1.0)
 #: Share of the time the survey of ``survey-hedge`` spends (the first part of :data:`HEDGE_PATH`).
 HEDGE_SURVEY = 0.5
 #: ``survey-hedge`` scans a window where the predicted error falls below this share of the
@@ -874,6 +880,21 @@ class GreedyERD(_Adaptive):
         super().__init__(name, survey, rounds, estimator, deadline_s)
 
 
+def hedge_path(shape: tuple[int, int], budget_s: float, preset: str | Preset) -> str:
+    """The fixed path ``survey-hedge`` keeps on ``shape`` (H, W) px in ``budget_s``: ``KIND@STEP``
+    of :data:`HEDGE_PATH`'s kind at the fastest of :data:`HEDGE_STEPS` whose lines, in that time,
+    lie at least STEP px apart (about H W / (ticks STEP) px). At 1/10 on 256 px lissajous@2 is the
+    best fixed path on lattices, point defects and edges, lissajous@3 at 1/20 and 1/50
+    (``benchmarks/results/adaptive_10.md``, ``adaptive.md``)."""
+    kind, _ = split_step(HEDGE_PATH)
+    ticks = max(budget_s / get_preset(preset).dwell_s, 1.0)
+    h, w = shape
+    for step in HEDGE_STEPS:
+        if h * w / (ticks * step) >= step:
+            return f"{kind}@{step:g}"
+    return f"{kind}@{HEDGE_STEPS[-1]:g}"
+
+
 def window_path(
     shape: tuple[int, int],
     window: tuple[int, int, int, int],
@@ -884,10 +905,10 @@ def window_path(
 ) -> ScanPath | None:
     """A Lissajous figure over ``window`` (y0, y1, x0, x1 px) of a ``shape`` field that takes
     ``time_s``, after a blanked jump from ``start`` (the scanner adds its settling), or None
-    where no figure fits that time. It moves up to ``step`` px per tick (default: the step of
-    :data:`HEDGE_PATH` scaled by the window's side over the field's, so that its drive runs at the
-    whole-field figure's frequencies, which the coils follow as well; a faster step where that
-    does not fit)."""
+    where no figure fits that time. It moves up to ``step`` px per tick (default: 3 px, the step
+    of :data:`HEDGE_PATH`, scaled by the window's side over the field's, so that its drive runs at
+    the whole-field figure's frequencies, which the coils follow as well; a faster step where
+    that does not fit; ``survey-hedge`` passes its own path's step so scaled)."""
     y0, y1, x0, x1 = (int(v) for v in window)
     h, w = shape
     if not (0 <= y0 < y1 <= h and 0 <= x0 < x1 <= w):
@@ -928,7 +949,7 @@ def _coarse(
 class SurveyHedge(_Adaptive):
     """Survey, then commit only where it pays (``survey-hedge``; module docstring).
 
-    The survey is the first ``survey`` of the time of the fixed path :data:`HEDGE_PATH`; the
+    The survey is the first ``survey`` of the time of the fixed path :func:`hedge_path`; the
     beam goes on along it for one more line while the strategy decides from the survey's
     samples alone (:meth:`AdaptiveScan.sample_variance`): over windows of blocks and shares of
     the rest (:data:`HEDGE_FRACS`), the one that minimises the predicted error
@@ -954,14 +975,14 @@ class SurveyHedge(_Adaptive):
         if self.survey_share > MAX_SURVEY:
             raise InputError(f"the survey of survey-hedge may take at most {MAX_SURVEY:g} of the time, got {survey:g}")
         self.gain = HEDGE_GAIN if gain is None else check_number(gain, "hedge gain", 0.0, 1.0)
-        self.path_name = HEDGE_PATH
 
     def scan_budget(
         self, image: np.ndarray, budget: Budget, preset: str | Preset, seed: int, register: str = "commanded"
     ) -> PartialScan:
         """Scan ``image`` (H, W) in [0, 1] within ``budget``, the samples filed per ``register``."""
         self.check(image.shape)
-        fixed = fixed_path(self.path_name, image.shape, budget.time_s, preset, seed)
+        name = hedge_path(image.shape, budget.time_s, preset)
+        fixed = fixed_path(name, image.shape, budget.time_s, preset, seed)
         cut = int(self.survey_share * fixed.n_samples)
         lead = min(cut + max(image.shape), fixed.n_samples)  # the line scanned while deciding
         if not 2 <= cut < lead < fixed.n_samples - 1:
@@ -1000,12 +1021,13 @@ class SurveyHedge(_Adaptive):
             end = fixed.positions[lead + keep - 1] if keep else fixed.positions[lead - 1]
             hold = self.preset_hold(run.preset)
             time_left = budget.time_s - run.scanner.time_s - (lead - cut + keep + hold) * run.preset.dwell_s
-            window = window_path(image.shape, px, time_left, run.preset, start=end) if time_left > 0 else None
+            step = max(1.0, split_step(name)[1] * max(px[1] - px[0], px[3] - px[2]) / max(h, w))
+            window = window_path(image.shape, px, time_left, run.preset, end, step) if time_left > 0 else None
             plan_s = time.perf_counter() - t1
         run.scanner.scan(part_of(fixed, cut, lead), None)  # the line scanned while deciding
         if window is None:
             run.follow(part_of(fixed, lead, fixed.n_samples), took=took, source="sample variance", fallback=late)
-            commit = f"rest of {self.path_name}"
+            commit = f"rest of {name}"
         else:
             if keep > 1:
                 run.scanner.scan(part_of(fixed, lead, lead + keep))

@@ -66,7 +66,9 @@ def test_the_decision_report_holds_each_size_against_its_line_time() -> None:
 def test_each_strategy_is_held_against_its_control_when_it_was_scanned() -> None:
     from benchmarks.eval_adaptive import control_of
 
-    assert control_of("survey-hedge", ("survey-hedge", "spiral", "lissajous@3")) == "lissajous@3"
+    scanned = ("survey-hedge", "spiral", "lissajous@2", "lissajous@3")
+    assert control_of("survey-hedge", scanned, (256, 256), 1 / 20) == "lissajous@3"
+    assert control_of("survey-hedge", scanned, (256, 256), 1 / 10) == "lissajous@2"  # the path it keeps there
     assert control_of("survey-hedge:0.2", ("survey-hedge:0.2", "spiral")) is None
     assert control_of("survey-fast", ("survey-fast", "survey-flat")) == "survey-flat"
     assert control_of("greedy", ("greedy", "survey-flat")) is None

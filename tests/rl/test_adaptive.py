@@ -294,16 +294,19 @@ def test_the_learned_path_refuses_a_filing_its_environment_does_not_make() -> No
 
 
 def test_survey_hedge_keeps_the_fixed_path_where_looking_predicts_little() -> None:
-    """A flat field: nothing varies, so the rest of lissajous@3 follows its first share (and the
+    """A flat field: nothing varies, so the rest of the kept Lissajous follows its first share (and the
     line scanned while deciding) and the scan is that fixed path, sample for sample."""
+    from rl.adaptive import hedge_path
     from rl.equal_time import fixed_scan, spiral_time
 
     image = np.full((128, 128), 0.5)
     hedge = get_strategy("survey-hedge")
     scan = hedge.scan(image, coverage=1 / 10, preset="typical", seed=4)
-    fixed = fixed_scan("lissajous@3", image, spiral_time((128, 128), 1 / 10, "typical"), "typical", seed=4)
+    budget_s = spiral_time((128, 128), 1 / 10, "typical")
+    kept = hedge_path((128, 128), budget_s, "typical")
+    fixed = fixed_scan(kept, image, budget_s, "typical", seed=4)
     p = scan.path.params
-    assert p["commit"] == "rest of lissajous@3" and p["predicted_gain"] > 0.9  # only the survey's uneven density
+    assert p["commit"] == f"rest of {kept}" and p["predicted_gain"] > 0.9  # only the survey's uneven density
     np.testing.assert_array_equal(scan.mask, fixed.mask)
     assert scan.time_s == pytest.approx(fixed.time_s) and p["fallbacks"] == 0 and len(p["decision_s"]) == 1
 
@@ -321,12 +324,12 @@ def test_survey_hedge_scans_a_window_where_the_survey_predicts_a_gain_and_falls_
     scan = SurveyHedge(gain=1.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
     p = scan.path.params
     assert p["commit"].startswith("window rows 0-128, columns 64-128") and p["predicted_gain"] < 1.0
-    fixed = fixed_scan("lissajous@3", image, budget.time_s, "typical", seed=0, dose=100.0)
+    fixed = fixed_scan("lissajous@2", image, budget.time_s, "typical", seed=0, dose=100.0)  # what it keeps
     assert scan.mask[:, 64:].sum() > 1.2 * fixed.mask[:, 64:].sum()
     assert 0.9 * budget.time_s <= scan.time_s <= budget.time_s
     assert p["plan_s"] > 0 and p["plan_room_s"] > 0 and len(p["decision_s"]) == 1
     late = SurveyHedge(gain=1.0, deadline_s=0.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
-    assert late.path.params["commit"] == "rest of lissajous@3" and late.path.params["fallbacks"] == 1
+    assert late.path.params["commit"] == "rest of lissajous@2" and late.path.params["fallbacks"] == 1
 
 
 def test_the_window_search_kernel_and_twin_agree() -> None:
@@ -358,6 +361,21 @@ def test_a_window_figure_lies_in_its_window_and_takes_its_time() -> None:
     assert window_path((256, 256), (64, 160, 32, 224), 1e-6, preset) is None  # no figure that quick
     with pytest.raises(InputError, match="a window must lie in"):
         window_path((256, 256), (64, 300, 32, 224), 1e-3, preset)
+
+
+def test_the_hedged_path_steps_no_further_than_its_lines_lie_apart() -> None:
+    from rl.adaptive import hedge_path
+    from rl.equal_time import spiral_time
+
+    def kept(coverage: float) -> str:
+        return hedge_path((256, 256), spiral_time((256, 256), coverage, "typical"), "typical")
+
+    assert (kept(1 / 50), kept(1 / 20), kept(1 / 10), kept(1 / 3)) == (
+        "lissajous@3",
+        "lissajous@3",
+        "lissajous@2",
+        "lissajous@1",
+    )
 
 
 def test_survey_hedge_is_registered_and_refuses_bad_input() -> None:
