@@ -20,14 +20,15 @@ fixed path) and measured per specimen class by ``pstem eval adaptive``:
   only where the samples are filed where the coil model puts the beam (``register="model"``;
   ``pstem eval adaptive --register model``).
 - ``survey-hedge`` (**survey, then commit only where it pays**): the survey is the first
-  :data:`HEDGE_SURVEY` of the time of a fixed path (:data:`HEDGE_PATH`, ``lissajous@3``, the
-  best fixed path on most classes); from survey-fast's prediction it picks the window of blocks,
-  and the share of the rest to spend there, that the allocation's model says gain most, and
-  where they are predicted to take the error below :data:`HEDGE_GAIN` of going on along the
-  fixed path, the rest is the fixed path's next part and then a Lissajous figure over the
-  window, its drive at the whole figure's frequencies (the coils follow it as they follow the
-  fixed path; a warped path they do not); elsewhere the rest of the same fixed path, so that
-  where looking cannot help the scan is that fixed path (:class:`SurveyHedge`).
+  :data:`HEDGE_SURVEY` of the time of a fixed path (:func:`hedge_path`: ``lissajous@3``, the
+  best fixed path on most classes, or ``lissajous@2`` where the budget is larger); from
+  survey-fast's prediction it picks the window of blocks, and the share of the rest to spend
+  there, that the allocation's model says gain most, and where they are predicted to take the
+  error below :data:`HEDGE_GAIN` of going on along the fixed path, the rest is the fixed path's
+  next part and then a Lissajous figure over the window, its drive at the whole figure's
+  frequencies (the coils follow it as they follow the fixed path; a warped path they do not);
+  elsewhere the rest of the same fixed path, so that where looking cannot help the scan is
+  that fixed path (:class:`SurveyHedge`).
 - ``greedy`` (**greedy expected error reduction**, SLADS-style, in rounds): a smaller survey
   (:data:`GREEDY_SURVEY`), then :data:`GREEDY_ROUNDS` rounds, each re-completing what has been
   seen and spending its slice of the time where the predicted drop per sample is largest now
@@ -747,8 +748,8 @@ class AdaptiveScan:
         self.chunks.append(self.scanner.time_s - before)
 
     def follow(self, path: ScanPath, *, took: float = 0.0, source: str = "", fallback: bool = False) -> None:
-        """Scan the next round along ``path`` as it is (the rest of a fixed path: no warp, no
-        jump), cut at the time left; ``took`` is the decision's time (recorded as ``step``
+        """Scan the next round along ``path`` as it is (the rest of a fixed path, or a figure
+        after its jump: no warp), cut at the time left; ``took`` is the decision's time (recorded as ``step``
         records it)."""
         if self.done:
             raise RuntimeError("this adaptive scan has no round left")
