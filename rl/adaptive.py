@@ -701,8 +701,7 @@ class AdaptiveScan:
         shape, preset = self.shape, self.preset
         left = self.budget.time_s - self.scanner.time_s
         share = left / (self.rounds - self.round)
-        # the jump to the path's start: settling plus slew-limited travel (at most 1.5 fields)
-        hold = int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
+        hold = _jump_hold(preset)
         ticks = int(share / preset.dwell_s) - hold
         # made while the survey was scanned: they depend on nothing seen
         base, off = base_path(shape, ticks, self.commit_kind, self.round, self.commit_step)
@@ -747,20 +746,22 @@ class AdaptiveScan:
             self._record(self.scanner.scan(path, last=self.round == self.rounds))
         self.chunks.append(self.scanner.time_s - before)
 
-    def follow(self, path: ScanPath, *, took: float = 0.0, source: str = "", fallback: bool = False) -> None:
-        """Scan the next round along ``path`` as it is (the rest of a fixed path, or a figure
-        after its jump: no warp), cut at the time left; ``took`` is the decision's time (recorded as ``step``
-        records it)."""
+    def follow(self, *paths: ScanPath, took: float = 0.0, source: str = "", fallback: bool = False) -> None:
+        """Scan the next round along ``paths``, one after the other, as they are (parts of a
+        fixed path, a figure after its jump: no warp), cut at the time left; ``took`` is the
+        decision's time (recorded as :meth:`step` records it)."""
         if self.done:
             raise RuntimeError("this adaptive scan has no round left")
-        ticks = min(int((self.budget.time_s - self.scanner.time_s) / self.preset.dwell_s + 1e-9), path.n_samples)
         self.decisions.append(took)
         self.sources.append(source)
         self.fallbacks += int(fallback)
         before = self.scanner.time_s
         self.round += 1
-        if ticks > 1:
-            self._record(self.scanner.scan(part_of(path, 0, ticks), last=self.round == self.rounds))
+        for i, path in enumerate(paths):
+            ticks = min(int((self.budget.time_s - self.scanner.time_s) / self.preset.dwell_s + 1e-9), path.n_samples)
+            if ticks > 1:
+                last = self.round == self.rounds and i == len(paths) - 1
+                self._record(self.scanner.scan(part_of(path, 0, ticks), last=last))
         self.chunks.append(self.scanner.time_s - before)
 
     def result(self, **params: Any) -> PartialScan:
@@ -817,6 +818,12 @@ def part_of(path: ScanPath, start: int, stop: int) -> ScanPath:
         params=path.params,
         settle_px=path.settle_px,
     )
+
+
+def _jump_hold(preset: Preset) -> int:
+    """Ticks a jump to a path's start may hold the beam: settling plus slew-limited travel (at
+    most 1.5 fields), two ticks to spare."""
+    return int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
 
 
 def _block_sizes(shape: tuple[int, int]) -> np.ndarray:
@@ -1020,19 +1027,18 @@ class SurveyHedge(_Adaptive):
             px = (y0 * BLOCK_PX, min(y1 * BLOCK_PX, h), x0 * BLOCK_PX, min(x1 * BLOCK_PX, w))
             keep = int((1.0 - share) * (fixed.n_samples - lead))  # the fixed path's share of the rest
             end = fixed.positions[lead + keep - 1] if keep else fixed.positions[lead - 1]
-            hold = self.preset_hold(run.preset)
+            hold = _jump_hold(run.preset)
             time_left = budget.time_s - run.scanner.time_s - (lead - cut + keep + hold) * run.preset.dwell_s
             step = max(1.0, split_step(name)[1] * max(px[1] - px[0], px[3] - px[2]) / max(h, w))
             window = window_path(image.shape, px, time_left, run.preset, end, step) if time_left > 0 else None
             plan_s = time.perf_counter() - t1
-        run.scanner.scan(part_of(fixed, cut, lead), None)  # the line scanned while deciding
+        line = part_of(fixed, cut, lead)  # scanned while deciding
         if window is None:
-            run.follow(part_of(fixed, lead, fixed.n_samples), took=took, source="sample variance", fallback=late)
+            run.follow(line, part_of(fixed, lead, fixed.n_samples), took=took, source="sample variance", fallback=late)
             commit = f"rest of {name}"
         else:
-            if keep > 1:
-                run.scanner.scan(part_of(fixed, lead, lead + keep))
-            run.follow(window, took=took, source="sample variance")
+            parts = (line, part_of(fixed, lead, lead + keep), window) if keep > 1 else (line, window)
+            run.follow(*parts, took=took, source="sample variance")
             commit = f"window rows {px[0]}-{px[1]}, columns {px[2]}-{px[3]}, {share:g} of the rest"
         return run.result(
             survey=self.survey_share,
@@ -1041,12 +1047,6 @@ class SurveyHedge(_Adaptive):
             plan_s=plan_s,
             plan_room_s=keep * run.preset.dwell_s,
         )
-
-    @staticmethod
-    def preset_hold(preset: Preset) -> int:
-        """Ticks a jump across the field may hold the beam (settling plus slew-limited travel),
-        as :meth:`AdaptiveScan.step` allows for."""
-        return int(math.ceil((preset.settle_s + 1.5 / preset.slew_fov_per_s) / preset.dwell_s)) + 2
 
 
 def _share(arg: str | None, default: float) -> float:
