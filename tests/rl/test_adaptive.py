@@ -323,13 +323,49 @@ def test_survey_hedge_scans_a_window_where_the_survey_predicts_a_gain_and_falls_
     budget = Budget.of_coverage((128, 128), 1 / 10, "typical", 100.0)
     scan = SurveyHedge(gain=1.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
     p = scan.path.params
-    assert p["commit"].startswith("window rows 0-128, columns 64-128") and p["predicted_gain"] < 1.0
+    assert p["commit"].startswith("Lissajous over window rows 0-128, columns 64-128") and p["predicted_gain"] < 1.0
     fixed = fixed_scan("lissajous@2", image, budget.time_s, "typical", seed=0, dose=100.0)  # what it keeps
     assert scan.mask[:, 64:].sum() > 1.2 * fixed.mask[:, 64:].sum()
     assert 0.9 * budget.time_s <= scan.time_s <= budget.time_s
     assert p["plan_s"] > 0 and p["plan_room_s"] > 0 and len(p["decision_s"]) == 1
     late = SurveyHedge(gain=1.0, deadline_s=0.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
     assert late.path.params["commit"] == "rest of lissajous@2" and late.path.params["fallbacks"] == 1
+
+
+def test_survey_rescan_rescans_the_window_slowly_with_more_dose_per_px() -> None:
+    """The same image and decision as survey-hedge's: slow rows over the window in place of its
+    Lissajous, so the px they cross hold two samples (twice the dose) each."""
+    from rl.adaptive import RESCAN_STEP, SurveyHedge
+
+    rng = np.random.default_rng(2)
+    image = np.full((128, 128), 0.4)
+    image[:, 64:] = 0.2 + 0.6 * (rng.random((128, 64)) > 0.5)
+    budget = Budget.of_coverage((128, 128), 1 / 10, "typical", 100.0)
+    hedge = SurveyHedge(gain=1.0).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
+    scan = SurveyHedge(gain=1.0, rescan=True).scan(image, coverage=1 / 10, preset="typical", seed=0, dose=100.0)
+    p = scan.path.params
+    assert p["commit"].startswith("rows at 0.") and "over window rows 0-128, columns 64-128" in p["commit"]
+    assert p["predicted_gain"] == hedge.path.params["predicted_gain"]  # the same decision
+    assert 0.9 * budget.time_s <= scan.time_s <= budget.time_s
+    twice, twice_hedge = (scan.counts[:, 64:] >= 2).sum(), (hedge.counts[:, 64:] >= 2).sum()
+    assert twice > 2 * twice_hedge  # the rows' px hold 1 / RESCAN_STEP samples each
+    assert scan.mask[:, 64:].sum() < hedge.mask[:, 64:].sum()  # fewer px for it
+    assert RESCAN_STEP == 0.5 and get_strategy("survey-rescan").name == "survey-rescan"
+    assert get_strategy("survey-rescan:0.4").survey_share == pytest.approx(0.4)  # type: ignore[attr-defined]
+
+
+def test_a_rescan_figure_is_rows_over_its_window_at_the_slow_step() -> None:
+    from rl.adaptive import RESCAN_KIND, window_path
+
+    preset = scanpaths.get_preset("typical")
+    path = window_path((256, 256), (64, 160, 32, 224), 1.5e-3, preset, kind=RESCAN_KIND)
+    assert path is not None and 0.4 <= path.params["step"] <= 0.5
+    xs, ys = path.positions[:, 0], path.positions[:, 1]
+    assert xs.min() >= 32 - 1e-9 and xs.max() <= 223 + 1e-9 and ys.min() >= 64 - 1e-9 and ys.max() <= 159 + 1e-9
+    assert len(np.unique(np.round(ys, 6))) >= 2  # rows, each crossing the window
+    assert 0.95 * 1.5e-3 <= scanpaths.scan_time(path, preset) <= 1.5e-3 * 1.02
+    with pytest.raises(InputError, match="a window's figure is one of"):
+        window_path((256, 256), (64, 160, 32, 224), 1e-3, preset, kind="raster")
 
 
 def test_the_window_search_kernel_and_twin_agree() -> None:
