@@ -199,7 +199,7 @@ HEDGE_FRACS: tuple[float, ...] = (0.25, 0.5, 0.75)
 #: ``survey-rescan``'s window figure: rows over the window (a serpentine, no flyback) ...
 RESCAN_KIND = "serpentine"
 #: ... moving this many px per tick: slow, so each px it crosses gets 1 / RESCAN_STEP ticks
-#: (that much more dose) and the coils, at a quarter of the survey's speed or less, lag less.
+#: (that much more dose) and the coils, at a sixth of the survey's 3 px per tick, lag less.
 RESCAN_STEP = 0.5
 #: Windows of at least this share of the field are not tried (they are nearly the fixed path).
 HEDGE_MAX_SHARE = 0.8
@@ -999,11 +999,12 @@ class SurveyHedge(_Adaptive):
         gain: float | None = None,
         rescan: bool = False,
     ) -> None:
-        name = ("survey-rescan" if rescan else "survey-hedge") + ("" if survey == HEDGE_SURVEY else f":{survey:g}")
+        base = "survey-rescan" if rescan else "survey-hedge"
+        name = base + ("" if survey == HEDGE_SURVEY else f":{survey:g}")
         super().__init__(name, survey, 1, SAMPLES, deadline_s)
         self.rescan = bool(rescan)
         if self.survey_share > MAX_SURVEY:
-            raise InputError(f"the survey of survey-hedge may take at most {MAX_SURVEY:g} of the time, got {survey:g}")
+            raise InputError(f"the survey of {base} may take at most {MAX_SURVEY:g} of the time, got {survey:g}")
         self.gain = HEDGE_GAIN if gain is None else check_number(gain, "hedge gain", 0.0, 1.0)
 
     def scan_budget(
